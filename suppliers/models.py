@@ -1,0 +1,138 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Supplier(models.Model):
+    """A supplier PhoneExport forwards orders to, and the route its orders take."""
+
+    class Route(models.TextChoices):
+        DEFAULT = "", _("As configured (SUPPLIER_TRANSPORT)")
+        DIRECT = "direct", _("Direct API")
+        PHONEX = "phonex", _("Through PhoneX")
+        MANUAL = "manual", _("Manual (staff place orders)")
+
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    route = models.CharField(_("route"), max_length=10, choices=Route.choices, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    # Set when the supplier refuses our credentials: forwarding waits, attempts are not burned.
+    forwarding_paused_at = models.DateTimeField(_("forwarding paused at"), null=True, blank=True)
+    forwarding_paused_reason = models.TextField(_("reason forwarding is paused"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("supplier")
+        verbose_name_plural = _("suppliers")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def effective_route(self) -> str:
+        return self.route or settings.SUPPLIER_TRANSPORT
+
+
+class SupplierOrder(models.Model):
+    """Our order as sent to (and seen by) the supplier: the unit of forwarding and sync."""
+
+    class ForwardingState(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        IN_FLIGHT = "in_flight", _("Being sent")
+        FORWARDED = "forwarded", _("Accepted by the supplier")
+        MANUAL = "manual", _("Waiting for staff to place it")
+        NEEDS_ATTENTION = "needs_attention", _("Needs attention")
+        REJECTED = "rejected", _("Rejected by the supplier")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    order = models.OneToOneField("orders.Order", verbose_name=_("order"),
+                                 on_delete=models.CASCADE, related_name="supplier_order")
+    supplier = models.ForeignKey(Supplier, verbose_name=_("supplier"),
+                                 on_delete=models.PROTECT, related_name="orders")
+    # One key per order and revision, kept across every retry and restart.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=255, unique=True)
+    revision = models.PositiveIntegerField(_("revision"), default=1)
+    forwarding_state = models.CharField(_("forwarding state"), max_length=20,
+                                        choices=ForwardingState.choices,
+                                        default=ForwardingState.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    first_attempted_at = models.DateTimeField(_("first attempted at"), null=True, blank=True)
+    last_attempted_at = models.DateTimeField(_("last attempted at"), null=True, blank=True)
+    forwarded_at = models.DateTimeField(_("forwarded at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_code = models.CharField(_("last error code"), max_length=50, blank=True)
+    supplier_order_id = models.CharField(_("supplier order id"), max_length=100, blank=True)
+    supplier_status = models.CharField(_("supplier status"), max_length=50, blank=True)
+    supplier_version = models.PositiveIntegerField(_("supplier version"), default=0)
+    last_synced_at = models.DateTimeField(_("last synced at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("supplier order")
+        verbose_name_plural = _("supplier orders")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "supplier_order_id"],
+                                    condition=~models.Q(supplier_order_id=""),
+                                    name="unique_supplier_order_id"),
+        ]
+        indexes = [
+            # The sweeper: orders due for an attempt.
+            models.Index(fields=["forwarding_state", "next_attempt_at"],
+                         name="supplierorder_due"),
+            # Reconciliation: open orders with no news for a while.
+            models.Index(fields=["forwarding_state", "last_synced_at"],
+                         name="supplierorder_stale"),
+        ]
+
+    def __str__(self):
+        return self.supplier_order_id or self.idempotency_key
+
+
+class WebhookEvent(models.Model):
+    """A signed event received from a supplier, stored raw before anything is done with it."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Waiting to be processed")
+        APPLIED = "applied", _("Applied")
+        STALE = "stale", _("Older than what we have; ignored")
+        UNKNOWN_TYPE = "unknown_type", _("Unknown event type")
+        UNKNOWN_ORDER = "unknown_order", _("Order not known yet")
+        INVALID = "invalid", _("Invalid body")
+        FAILED = "failed", _("Failed")
+
+    supplier = models.ForeignKey(Supplier, verbose_name=_("supplier"),
+                                 on_delete=models.PROTECT, related_name="webhook_events")
+    webhook_id = models.CharField(_("webhook id"), max_length=255)
+    event_type = models.CharField(_("event type"), max_length=100, blank=True)
+    headers = models.JSONField(_("headers"), default=dict)
+    raw_body = models.TextField(_("raw body"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices,
+                               default=Outcome.PENDING)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveIntegerField(_("processing attempts"), default=0)
+    supplier_order_id = models.CharField(_("supplier order id"), max_length=100, blank=True)
+    order_version = models.PositiveIntegerField(_("order version"), null=True, blank=True)
+    order = models.ForeignKey("orders.Order", verbose_name=_("order"), on_delete=models.SET_NULL,
+                              null=True, blank=True, related_name="webhook_events")
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "webhook_id"],
+                                    name="unique_webhook_id_per_supplier"),
+        ]
+        indexes = [
+            models.Index(fields=["outcome", "received_at"], name="webhookevent_outcome"),
+            models.Index(fields=["supplier_order_id"], name="webhookevent_supplier_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.event_type or '?'} {self.webhook_id}"

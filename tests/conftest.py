@@ -1,0 +1,101 @@
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _redis_reachable() -> str | None:
+    if not settings.REDIS_URL:
+        return "REDIS_URL is not set"
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        return f"Redis at REDIS_URL does not answer ({exc})"
+    return None
+
+
+def _missing_service(marker: str) -> str | None:
+    if marker == "postgres" and connection.vendor != "postgresql":
+        return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    if marker == "redis":
+        return _redis_reachable()
+    if marker == "browser" and not Path(CHROMIUM).exists():
+        return f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+def pytest_runtest_setup(item):
+    for marker in ("postgres", "redis", "browser"):
+        if item.get_closest_marker(marker) and (reason := _missing_service(marker)):
+            if IN_CI:
+                pytest.fail(f"CI=true and a service is missing: {reason}", pytrace=False)
+            pytest.skip(reason)
+
+
+def pytest_report_header(config):
+    return [f"database: {settings.DATABASES['default']['ENGINE']}",
+            f"broker: {settings.CELERY_BROKER_URL.split('://')[0]}",
+            f"CI: {IN_CI}"]
+
+
+def database_url() -> str:
+    """The test database, as a URL another process (a worker) can open."""
+    db = settings.DATABASES["default"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    credentials = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"])
+    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real Celery worker in its own process, on the test database and the test queue.
+
+    Tests that use it must commit what the worker reads (`django_db(transaction=True)`).
+    """
+    env = {**os.environ, "DATABASE_URL": database_url()}
+    log_path = Path(settings.VAR_DIR) / "celery-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "phoneexport", "worker", "--pool", "threads",
+             "--concurrency", "4", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
+def wait_until(condition, *, timeout: float = 30, interval: float = 0.1):
+    """Poll until condition() is truthy and return its value; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _clean_test_var_dir():
+    shutil.rmtree(Path(settings.VAR_DIR) / "broker", ignore_errors=True)
+    (Path(settings.VAR_DIR) / "broker").mkdir(parents=True, exist_ok=True)

@@ -176,6 +176,7 @@ if SUPPLIER_TRANSPORT not in {"direct", "phonex"}:
     raise ImproperlyConfigured("SUPPLIER_TRANSPORT must be 'direct' or 'phonex'.")
 WESELLCELLULAR_API_URL = env.str("WESELLCELLULAR_API_URL", default="http://127.0.0.1:8001")
 WESELLCELLULAR_API_KEY = env.str("WESELLCELLULAR_API_KEY", default="")
+# Several secrets (space- or comma-separated) are accepted while one is being rotated.
 WESELLCELLULAR_WEBHOOK_SECRET = env.str("WESELLCELLULAR_WEBHOOK_SECRET", default="")
 PHONEX_API_URL = env.str("PHONEX_API_URL", default="http://127.0.0.1:8001").rstrip("/")
 PHONEX_API_TOKEN = env.str("PHONEX_API_TOKEN", default="")
@@ -186,6 +187,12 @@ PHONEX_TENANT_ID = env.str("PHONEX_TENANT_ID", default="")
 PHONEX_SUPPLIER_TENANT_ID = env.str("PHONEX_SUPPLIER_TENANT_ID", default="")
 SUPPLIER_CONNECT_TIMEOUT = env.float("SUPPLIER_CONNECT_TIMEOUT", default=3.05)
 SUPPLIER_READ_TIMEOUT = env.float("SUPPLIER_READ_TIMEOUT", default=15.0)
+# Supplier slug -> adapter class: a new supplier is one adapter module and one entry here.
+SUPPLIER_ADAPTERS = {
+    "wesellcellular": "suppliers.adapters.wesellcellular.WeSellCellularAdapter",
+}
+# The sandbox supplier is test and demo equipment: it refuses to start unless enabled.
+SANDBOX_SUPPLIER_ENABLED = env.bool("SANDBOX_SUPPLIER_ENABLED", default=DEBUG)
 
 # --- Auth and passwords -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -15,12 +15,13 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 	touch $@
 
 install: $(INSTALLED)
-	$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0
+	$(BIN)/django-admin compilemessages --ignore=.venv --ignore=var --verbosity 0
 
 # Development defaults; any of them can be overridden from the environment or `.env`.
 run: export DEBUG ?= true
 run: install
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  PhoneExport is starting on http://127.0.0.1:8000"

@@ -45,7 +45,11 @@ def record_worker_heartbeat(*, hostname: str) -> None:
 
 
 def last_worker_heartbeat() -> dict | None:
-    return cache.get(WORKER_HEARTBEAT_KEY)
+    try:
+        return cache.get(WORKER_HEARTBEAT_KEY)
+    except Exception as exc:  # the cache shares Redis with the broker: reported there
+        logger.warning("health_check_failed", component="cache", error=str(exc))
+        return None
 
 
 def system_health() -> dict:

@@ -95,6 +95,14 @@ def wait_until(condition, *, timeout: float = 30, interval: float = 0.1):
     pytest.fail(f"condition not met within {timeout} s")
 
 
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Pages render without `collectstatic`, which production runs at deploy time.
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _clean_test_var_dir():
     shutil.rmtree(Path(settings.VAR_DIR) / "broker", ignore_errors=True)

@@ -20,6 +20,7 @@ install: $(INSTALLED)
 # Development defaults; any of them can be overridden from the environment or `.env`.
 run: export DEBUG ?= true
 run: install
+	$(BIN)/python manage.py ensure_database
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python manage.py seed_demo

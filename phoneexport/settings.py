@@ -273,6 +273,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "urllib3": {"level": "WARNING"},
+        # At DEBUG these log request headers (with the client secret) and tokens.
+        "requests_oauthlib": {"level": "INFO"},
+        "oauthlib": {"level": "INFO"},
     },
 }
 structlog.configure(

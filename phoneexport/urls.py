@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from phoneexport.views import healthz
+from phoneexport.views import healthz, home
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 urlpatterns += i18n_patterns(
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
     prefix_default_language=False,
 )

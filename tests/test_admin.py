@@ -36,3 +36,4 @@ def test_admin_login_page(client):
     response = client.get("/admin/login/")
     assert response.status_code == 200
     assert b"PhoneExport" in response.content
+

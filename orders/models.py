@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from orders.states import OrderStatus
 
@@ -96,7 +97,7 @@ class Shipment(models.Model):
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE,
                               related_name="shipments")
     supplier_shipment_id = models.CharField(_("supplier shipment id"), max_length=100)
-    carrier = models.CharField(_("carrier"), max_length=40)
+    carrier = models.CharField(pgettext_lazy("shipping company", "carrier"), max_length=40)
     tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     # Checks against the order (units per SKU, repeated IMEIs...) that staff must look at.

@@ -6,6 +6,7 @@ file-based emails, so a fresh checkout runs with nothing installed. Production s
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -155,6 +156,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Defaults; django-celery-beat copies them into the database, where staff edit them.
 CELERY_BEAT_SCHEDULE = {
+    "sweep-supplier-orders": {
+        "task": "suppliers.tasks.sweep_supplier_orders",
+        "schedule": timedelta(seconds=env.float("FORWARDING_SWEEP_SECONDS", default=60.0)),
+    },
     "worker-heartbeat": {
         "task": "phoneexport.tasks.record_worker_heartbeat",
         "schedule": timedelta(seconds=env.int("WORKER_HEARTBEAT_SECONDS", default=30)),
@@ -192,6 +197,27 @@ SUPPLIER_READ_TIMEOUT = env.float("SUPPLIER_READ_TIMEOUT", default=15.0)
 SUPPLIER_ADAPTERS = {
     "wesellcellular": "suppliers.adapters.wesellcellular.WeSellCellularAdapter",
 }
+# Forwarding orders to suppliers (docs/operations.md).
+# Transient failures retry with exponential backoff and full jitter: the first retry within
+# about FORWARDING_RETRY_BASE_SECONDS, doubling up to FORWARDING_RETRY_CAP_SECONDS.
+FORWARDING_RETRY_BASE_SECONDS = env.float("FORWARDING_RETRY_BASE_SECONDS", default=1.0)
+FORWARDING_RETRY_CAP_SECONDS = env.float("FORWARDING_RETRY_CAP_SECONDS", default=180.0)
+# Waits up to this long ride on a broker countdown; longer ones wait for the sweeper.
+FORWARDING_COUNTDOWN_MAX_SECONDS = env.float("FORWARDING_COUNTDOWN_MAX_SECONDS", default=60.0)
+# After this long without success an order needs attention and staff are told.
+FORWARDING_DEADLINE_SECONDS = env.float("FORWARDING_DEADLINE_SECONDS", default=24 * 3600)
+# A claim older than this belongs to a worker that died mid-call: the sweeper takes it back.
+FORWARDING_CLAIM_TIMEOUT_SECONDS = env.float(
+    "FORWARDING_CLAIM_TIMEOUT_SECONDS",
+    default=SUPPLIER_CONNECT_TIMEOUT + SUPPLIER_READ_TIMEOUT + 30)
+# After an unanswered call this old, look the order up by our reference before placing it again.
+FORWARDING_LOOKUP_AFTER_SECONDS = env.float("FORWARDING_LOOKUP_AFTER_SECONDS", default=600.0)
+# While a supplier refuses our credentials, one order probes it this often.
+FORWARDING_PAUSE_PROBE_SECONDS = env.float("FORWARDING_PAUSE_PROBE_SECONDS", default=300.0)
+# A price_changed refusal is re-sent at the new cost only if our margin stays above this (%).
+FORWARDING_MIN_MARGIN_PERCENT = Decimal(env.str("FORWARDING_MIN_MARGIN_PERCENT", default="5"))
+FORWARDING_SWEEP_SECONDS = env.float("FORWARDING_SWEEP_SECONDS", default=60.0)
+
 # The sandbox supplier is test and demo equipment: it refuses to start unless enabled.
 SANDBOX_SUPPLIER_ENABLED = env.bool("SANDBOX_SUPPLIER_ENABLED", default=DEBUG)
 

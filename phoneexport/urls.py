@@ -1,17 +1,16 @@
-from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
+from customers.views import set_language
 from phoneexport.views import healthz, home
 
+# No language prefix in URLs: the language is the user's choice (stored on the user, or
+# the language cookie before sign-in), falling back to the browser's Accept-Language.
 urlpatterns = [
+    path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
-urlpatterns += i18n_patterns(
-    path("", home, name="home"),
-    path("admin/", admin.site.urls),
-    prefix_default_language=False,
-)

@@ -37,3 +37,13 @@ def test_every_message_is_translated_and_none_is_fuzzy(po_file):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "fuzzy" not in result.stderr and "untranslated" not in result.stderr, result.stderr
+
+
+@pytest.mark.django_db
+def test_switching_language_is_remembered_for_a_signed_in_user(client):
+    user = User.objects.create_user(email="buyer@phoneexport.example", password="x" * 12)
+    client.force_login(user)
+    client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    user.refresh_from_db()
+    assert user.language == "es"
+    assert "Teléfonos al por mayor" in client.get("/").content.decode()

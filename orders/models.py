@@ -30,6 +30,10 @@ class Order(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices,
                               default=OrderStatus.PLACED)
     status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
+    # Why the order is in its status, in plain words (a rejection, a hold...).
+    status_reason = models.TextField(_("reason"), blank=True)
+    # True while the order's units count against the supplier's quantity for other clients.
+    stock_reserved = models.BooleanField(_("stock reserved"), default=False)
     ship_to = models.JSONField(_("ship to"), help_text=_("Snapshot of the address."))
     shipping_method = models.CharField(_("shipping method"), max_length=40, default="ground")
     po_reference = models.CharField(_("PO reference"), max_length=100, blank=True)

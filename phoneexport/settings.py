@@ -207,9 +207,10 @@ FORWARDING_COUNTDOWN_MAX_SECONDS = env.float("FORWARDING_COUNTDOWN_MAX_SECONDS",
 # After this long without success an order needs attention and staff are told.
 FORWARDING_DEADLINE_SECONDS = env.float("FORWARDING_DEADLINE_SECONDS", default=24 * 3600)
 # A claim older than this belongs to a worker that died mid-call: the sweeper takes it back.
+# One attempt may make three calls (token, call, call again after a 401).
 FORWARDING_CLAIM_TIMEOUT_SECONDS = env.float(
     "FORWARDING_CLAIM_TIMEOUT_SECONDS",
-    default=SUPPLIER_CONNECT_TIMEOUT + SUPPLIER_READ_TIMEOUT + 30)
+    default=3 * (SUPPLIER_CONNECT_TIMEOUT + SUPPLIER_READ_TIMEOUT) + 30)
 # After an unanswered call this old, look the order up by our reference before placing it again.
 FORWARDING_LOOKUP_AFTER_SECONDS = env.float("FORWARDING_LOOKUP_AFTER_SECONDS", default=600.0)
 # While a supplier refuses our credentials, one order probes it this often.

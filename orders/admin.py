@@ -1,8 +1,45 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from orders import services
+from orders.errors import OrderError
 from orders.models import Order, OrderEvent, OrderLine, Shipment, ShipmentImei, ShipmentLine
+from orders.states import OrderStatus
+from suppliers import services as supplier_services
+from suppliers.adapters.base import SupplierError
 from suppliers.models import SupplierOrder
+
+
+def staff_actor(request) -> services.Actor:
+    return services.Actor(user=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+
+
+def run_for_each(modeladmin, request, queryset, action, done_message: str) -> None:
+    """Run a service on each selected order; report successes and each refusal."""
+    done = 0
+    for order in queryset.select_related("supplier_order__supplier"):
+        try:
+            action(order)
+        except (OrderError, SupplierError) as exc:
+            modeladmin.message_user(request, f"{order.number}: {exc}", messages.ERROR)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    title = _("attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Needs attention"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(status=OrderStatus.NEEDS_ATTENTION)
+        return queryset
 
 
 class OrderLineInline(admin.TabularInline):
@@ -56,25 +93,56 @@ class OrderEventInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "company", "status", "total", "currency", "po_reference",
-                    "status_changed_at", "created_at"]
-    list_filter = ["status", "created_at", "company"]
+    list_display = ["number", "supplier_order_number", "company", "status", "forwarding_state",
+                    "total", "currency", "po_reference", "status_changed_at", "created_at"]
+    list_filter = [NeedsAttentionFilter, "status", "supplier_order__forwarding_state",
+                   "created_at", "company"]
     search_fields = ["number", "public_id", "po_reference", "company__name",
                      "supplier_order__supplier_order_id", "lines__sku"]
-    list_select_related = ["company"]
+    list_select_related = ["company", "supplier_order"]
     date_hierarchy = "created_at"
     readonly_fields = ["number", "public_id", "company", "placed_by", "status",
-                       "status_changed_at", "ship_to", "shipping_method", "po_reference",
+                       "status_changed_at", "status_reason", "ship_to", "shipping_method", "po_reference",
                        "currency", "subtotal", "total", "cost_total", "created_at", "updated_at"]
     fields = readonly_fields + ["notes"]
     inlines = [OrderLineInline, SupplierOrderInline, ShipmentInline, OrderEventInline]
     show_full_result_count = False
+    actions = ["resend_now", "cancel_orders", "refresh_from_supplier"]
 
     def has_add_permission(self, request):
         return False
 
+    @admin.action(description=_("Re-send to the supplier now"))
+    def resend_now(self, request, queryset):
+        run_for_each(self, request, queryset, lambda order: supplier_services.resend_now(
+            supplier_order=order.supplier_order, actor=staff_actor(request)),
+            ngettext("%(count)d order queued for sending.",
+                     "%(count)d orders queued for sending.", queryset.count()))
+
+    @admin.action(description=_("Cancel (at the supplier too)"))
+    def cancel_orders(self, request, queryset):
+        run_for_each(self, request, queryset, lambda order: services.cancel_order(
+            order=order, actor=staff_actor(request), reason=_("Cancelled by staff.")),
+            ngettext("%(count)d order cancelled.", "%(count)d orders cancelled.",
+                     queryset.count()))
+
+    @admin.action(description=_("Refresh the status from the supplier"))
+    def refresh_from_supplier(self, request, queryset):
+        run_for_each(self, request, queryset, lambda order: supplier_services.refresh_from_supplier(
+            supplier_order=order.supplier_order, actor=staff_actor(request)),
+            ngettext("%(count)d order refreshed.", "%(count)d orders refreshed.",
+                     queryset.count()))
+
     def get_queryset(self, request):
         return super().get_queryset(request).distinct()
+
+    @admin.display(description=_("supplier order"), ordering="supplier_order__supplier_order_id")
+    def supplier_order_number(self, order):
+        return order.supplier_order.supplier_order_id
+
+    @admin.display(description=_("forwarding"), ordering="supplier_order__forwarding_state")
+    def forwarding_state(self, order):
+        return order.supplier_order.get_forwarding_state_display()
 
 
 class ShipmentImeiInline(admin.TabularInline):

@@ -152,10 +152,6 @@ class ShipmentImei(models.Model):
         ordering = ["id"]
         verbose_name = _("IMEI")
         verbose_name_plural = _("IMEIs")
-        constraints = [
-            models.UniqueConstraint(fields=["shipment_line", "imei"],
-                                    name="unique_imei_per_shipment_line"),
-        ]
 
     def __str__(self):
         return self.imei

@@ -1,13 +1,14 @@
 """Everything that changes orders: placing, moving through statuses, cancelling, stock."""
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +19,9 @@ from orders.errors import (
     InvalidAddress, InvalidOrder, NotAllowedToOrder, NotCancellable, OrderBusy, OrderError,
     OutOfStock,
 )
-from orders.models import Order, OrderEvent, OrderLine, format_order_number
+from orders.models import (
+    Order, OrderEvent, OrderLine, Shipment, ShipmentImei, ShipmentLine, format_order_number,
+)
 from orders.states import CANCELLABLE_STATUSES, OrderStatus, can_transition, check_transition
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
@@ -241,10 +244,117 @@ def apply_supplier_update(*, supplier_order_id: int, info: SupplierOrderInfo, ac
         supplier_order.last_synced_at = timezone.now()
         supplier_order.save(update_fields=["supplier_status", "supplier_version",
                                            "last_synced_at", "updated_at"])
+        _apply_shipments(order=order, info=info, actor=actor, webhook_event=webhook_event)
         _apply_status(order=order, info=info, actor=actor, webhook_event=webhook_event)
         if order.status in SUPPLIER_HOLDS_THE_STOCK:
             release_stock(order=order)
     return True
+
+
+def is_valid_imei(imei: str) -> bool:
+    """15 digits whose last is the Luhn check digit of the first 14."""
+    if not re.fullmatch(r"\d{15}", imei):
+        return False
+    total = 0
+    for position, digit in enumerate(int(char) for char in reversed(imei)):
+        if position % 2:
+            digit *= 2
+            digit -= 9 if digit > 9 else 0
+        total += digit
+    return total % 10 == 0
+
+
+def _apply_shipments(*, order: Order, info: SupplierOrderInfo, actor: Actor,
+                     webhook_event) -> None:
+    """Upsert the snapshot's shipments; one recorded is never dropped by a later omission."""
+    lines_by_supplier_sku = {line.supplier_sku: line for line in order.lines.all()}
+    for shipment_info in info.shipments:
+        shipment, created = Shipment.objects.get_or_create(
+            order=order, supplier_shipment_id=shipment_info.shipment_id,
+            defaults={"carrier": shipment_info.carrier,
+                      "tracking_number": shipment_info.tracking_number,
+                      "shipped_at": shipment_info.shipped_at})
+        if not created and (shipment.carrier, shipment.tracking_number) != (
+                shipment_info.carrier, shipment_info.tracking_number):
+            shipment.carrier = shipment_info.carrier
+            shipment.tracking_number = shipment_info.tracking_number
+            shipment.save(update_fields=["carrier", "tracking_number", "updated_at"])
+        for line_info in shipment_info.lines:
+            shipment_line, _created = ShipmentLine.objects.update_or_create(
+                shipment=shipment, sku=line_info.sku,
+                defaults={"quantity": line_info.quantity,
+                          "order_line": lines_by_supplier_sku.get(line_info.sku)})
+            # Repeats are kept too (and flagged below): add what the snapshot has beyond ours.
+            stored = Counter(shipment_line.imeis.values_list("imei", flat=True))
+            ShipmentImei.objects.bulk_create([
+                ShipmentImei(shipment_line=shipment_line, imei=imei, is_valid=is_valid_imei(imei))
+                for imei, count in Counter(line_info.imeis).items()
+                for _copy in range(count - stored[imei])])
+        if created:
+            record_event(order=order, kind=OrderEvent.Kind.SUPPLIER, actor=actor,
+                         webhook_event=webhook_event,
+                         payload={"shipment": shipment_info.shipment_id,
+                                  "carrier": shipment_info.carrier,
+                                  "tracking_number": shipment_info.tracking_number},
+                         message=_("Shipment %(id)s: %(carrier)s %(tracking)s.")
+                         % {"id": shipment_info.shipment_id, "carrier": shipment_info.carrier,
+                            "tracking": shipment_info.tracking_number})
+    if info.shipments:
+        _update_quantities_shipped(order)
+        _check_shipments(order=order, actor=actor, webhook_event=webhook_event)
+
+
+def _update_quantities_shipped(order: Order) -> None:
+    shipped = dict(ShipmentLine.objects.filter(shipment__order=order, order_line__isnull=False)
+                   .values("order_line").annotate(total=Sum("quantity"))
+                   .values_list("order_line", "total"))
+    for line in order.lines.all():
+        if line.quantity_shipped != shipped.get(line.pk, 0):
+            line.quantity_shipped = shipped.get(line.pk, 0)
+            line.save(update_fields=["quantity_shipped"])
+
+
+def _check_shipments(*, order: Order, actor: Actor, webhook_event) -> None:
+    """Flag, for staff, shipments that do not match the order; nothing is dropped."""
+    lines = {line.supplier_sku: line for line in order.lines.all()}
+    imeis = list(ShipmentImei.objects.filter(shipment_line__shipment__order=order)
+                 .select_related("shipment_line__shipment"))
+    seen_on_order: dict[str, int] = {}
+    for imei in imeis:
+        seen_on_order[imei.imei] = seen_on_order.get(imei.imei, 0) + 1
+    elsewhere = set(ShipmentImei.objects.filter(imei__in=seen_on_order).exclude(
+        shipment_line__shipment__order=order).values_list("imei", flat=True))
+    for shipment in order.shipments.prefetch_related("lines__imeis"):
+        issues = []
+        for shipment_line in shipment.lines.all():
+            line = lines.get(shipment_line.sku)
+            if line is None:
+                issues.append({"code": "unknown_sku", "sku": shipment_line.sku})
+            elif line.quantity_shipped > line.quantity:
+                issues.append({"code": "over_shipped", "sku": shipment_line.sku,
+                               "ordered": line.quantity, "shipped": line.quantity_shipped})
+            line_imeis = list(shipment_line.imeis.all())
+            if len(line_imeis) != shipment_line.quantity:
+                issues.append({"code": "imei_count", "sku": shipment_line.sku,
+                               "units": shipment_line.quantity, "imeis": len(line_imeis)})
+            for imei in dict.fromkeys(imei.imei for imei in line_imeis):
+                if not is_valid_imei(imei):
+                    issues.append({"code": "invalid_imei", "imei": imei})
+                if seen_on_order[imei] > 1:
+                    issues.append({"code": "repeated_imei", "imei": imei})
+                if imei in elsewhere:
+                    issues.append({"code": "imei_on_another_order", "imei": imei})
+        if issues != shipment.issues:
+            shipment.issues = issues
+            shipment.save(update_fields=["issues", "updated_at"])
+            if issues:
+                record_event(order=order, kind=OrderEvent.Kind.SUPPLIER, actor=actor,
+                             webhook_event=webhook_event, payload={"issues": issues},
+                             message=_("Shipment %(id)s does not match the order: "
+                                       "staff review needed.")
+                             % {"id": shipment.supplier_shipment_id})
+                logger.warning("shipment_mismatch", shipment=shipment.supplier_shipment_id,
+                               issues=issues)
 
 
 def _apply_status(*, order: Order, info: SupplierOrderInfo, actor: Actor, webhook_event) -> None:

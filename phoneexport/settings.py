@@ -156,6 +156,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Defaults; django-celery-beat copies them into the database, where staff edit them.
 CELERY_BEAT_SCHEDULE = {
+    "sweep-webhook-events": {
+        "task": "suppliers.tasks.sweep_webhook_events",
+        "schedule": timedelta(seconds=60),
+    },
+    "reconcile-supplier-orders": {
+        "task": "suppliers.tasks.reconcile_supplier_orders",
+        "schedule": timedelta(seconds=env.float("RECONCILE_EVERY_SECONDS", default=300.0)),
+    },
     "sweep-supplier-orders": {
         "task": "suppliers.tasks.sweep_supplier_orders",
         "schedule": timedelta(seconds=env.float("FORWARDING_SWEEP_SECONDS", default=60.0)),
@@ -180,17 +188,32 @@ STAFF_EMAIL = env.str("STAFF_EMAIL", default="staff@phoneexport.example")
 SUPPLIER_TRANSPORT = env.str("SUPPLIER_TRANSPORT", default="direct")
 if SUPPLIER_TRANSPORT not in {"direct", "phonex"}:
     raise ImproperlyConfigured("SUPPLIER_TRANSPORT must be 'direct' or 'phonex'.")
+# With DEBUG on, the credentials default to those of the sandbox supplier that `make run`
+# starts on port 8001, so both sides agree with no configuration. Never in production.
+_SANDBOX_DEFAULTS = {
+    "WESELLCELLULAR_API_KEY": "sandbox-development-key",
+    "WESELLCELLULAR_WEBHOOK_SECRET": "whsec_c2FuZGJveC1kZXZlbG9wbWVudC13ZWJob29rLXNlY3JldA==",
+    "PHONEX_API_TOKEN": "sandbox-development-phonex-token",
+    "PHONEX_TENANT_ID": "phoneexport",
+    "PHONEX_SUPPLIER_TENANT_ID": "wesellcellular",
+}
+
+
+def _supplier_setting(name: str) -> str:
+    return env.str(name, default=_SANDBOX_DEFAULTS.get(name, "") if DEBUG else "")
+
+
 WESELLCELLULAR_API_URL = env.str("WESELLCELLULAR_API_URL", default="http://127.0.0.1:8001")
-WESELLCELLULAR_API_KEY = env.str("WESELLCELLULAR_API_KEY", default="")
+WESELLCELLULAR_API_KEY = _supplier_setting("WESELLCELLULAR_API_KEY")
 # Several secrets (space- or comma-separated) are accepted while one is being rotated.
-WESELLCELLULAR_WEBHOOK_SECRET = env.str("WESELLCELLULAR_WEBHOOK_SECRET", default="")
+WESELLCELLULAR_WEBHOOK_SECRET = _supplier_setting("WESELLCELLULAR_WEBHOOK_SECRET")
 PHONEX_API_URL = env.str("PHONEX_API_URL", default="http://127.0.0.1:8001").rstrip("/")
-PHONEX_API_TOKEN = env.str("PHONEX_API_TOKEN", default="")
+PHONEX_API_TOKEN = _supplier_setting("PHONEX_API_TOKEN")
 PHONEX_CLIENT_ID = env.str("PHONEX_CLIENT_ID", default="")
 PHONEX_CLIENT_SECRET = env.str("PHONEX_CLIENT_SECRET", default="")
 PHONEX_TOKEN_URL = env.str("PHONEX_TOKEN_URL", default=f"{PHONEX_API_URL}/oauth2/token")
-PHONEX_TENANT_ID = env.str("PHONEX_TENANT_ID", default="")
-PHONEX_SUPPLIER_TENANT_ID = env.str("PHONEX_SUPPLIER_TENANT_ID", default="")
+PHONEX_TENANT_ID = _supplier_setting("PHONEX_TENANT_ID")
+PHONEX_SUPPLIER_TENANT_ID = _supplier_setting("PHONEX_SUPPLIER_TENANT_ID")
 SUPPLIER_CONNECT_TIMEOUT = env.float("SUPPLIER_CONNECT_TIMEOUT", default=3.05)
 SUPPLIER_READ_TIMEOUT = env.float("SUPPLIER_READ_TIMEOUT", default=15.0)
 # Supplier slug -> adapter class: a new supplier is one adapter module and one entry here.
@@ -218,6 +241,16 @@ FORWARDING_PAUSE_PROBE_SECONDS = env.float("FORWARDING_PAUSE_PROBE_SECONDS", def
 # A price_changed refusal is re-sent at the new cost only if our margin stays above this (%).
 FORWARDING_MIN_MARGIN_PERCENT = Decimal(env.str("FORWARDING_MIN_MARGIN_PERCENT", default="5"))
 FORWARDING_SWEEP_SECONDS = env.float("FORWARDING_SWEEP_SECONDS", default=60.0)
+
+# Supplier webhooks (docs/operations.md).
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+# Processing an event for an order not known yet (or that failed) is tried again, backing off.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=5.0)
+WEBHOOK_RETRY_CAP_SECONDS = env.float("WEBHOOK_RETRY_CAP_SECONDS", default=3600.0)
+WEBHOOK_PROCESSING_MAX_ATTEMPTS = env.int("WEBHOOK_PROCESSING_MAX_ATTEMPTS", default=30)
+WEBHOOK_PROCESSING_CLAIM_SECONDS = env.float("WEBHOOK_PROCESSING_CLAIM_SECONDS", default=120.0)
+# Open orders with no news from the supplier for this long are read from its API.
+RECONCILE_AFTER_SECONDS = env.float("RECONCILE_AFTER_SECONDS", default=900.0)
 
 # The sandbox supplier is test and demo equipment: it refuses to start unless enabled.
 SANDBOX_SUPPLIER_ENABLED = env.bool("SANDBOX_SUPPLIER_ENABLED", default=DEBUG)

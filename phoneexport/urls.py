@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from customers.views import set_language
 from phoneexport.views import healthz, home
+from suppliers.views import SupplierWebhookView
 
 # No language prefix in URLs: the language is the user's choice (stored on the user, or
 # the language cookie before sign-in), falling back to the browser's Accept-Language.
@@ -13,4 +14,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("webhooks/suppliers/<slug:slug>/", SupplierWebhookView.as_view(),
+         name="supplier-webhook"),
 ]

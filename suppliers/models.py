@@ -116,6 +116,8 @@ class WebhookEvent(models.Model):
                                default=Outcome.PENDING)
     error = models.TextField(_("error"), blank=True)
     attempts = models.PositiveIntegerField(_("processing attempts"), default=0)
+    # When processing is tried again (an order not known yet, a failure); null when done.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     supplier_order_id = models.CharField(_("supplier order id"), max_length=100, blank=True)
     order_version = models.PositiveIntegerField(_("order version"), null=True, blank=True)
     order = models.ForeignKey("orders.Order", verbose_name=_("order"), on_delete=models.SET_NULL,
@@ -131,6 +133,8 @@ class WebhookEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["outcome", "received_at"], name="webhookevent_outcome"),
+            models.Index(fields=["next_attempt_at"], name="webhookevent_due",
+                         condition=models.Q(next_attempt_at__isnull=False)),
             models.Index(fields=["supplier_order_id"], name="webhookevent_supplier_order"),
         ]
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from orders import services as order_services
 from orders.errors import OrderError
 from orders.models import Order, OrderEvent
-from orders.states import OrderStatus, can_transition
+from orders.states import OPEN_STATUSES, OrderStatus, can_transition
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
 from suppliers.adapters.base import (
@@ -374,3 +374,36 @@ def sweep_supplier_orders() -> int:
         if probe is not None:
             supplier_tasks.forward_supplier_order.delay(probe.pk, probe=True)
     return len(due)
+
+
+# --- Reconciliation ------------------------------------------------------------------------
+def reconcile_supplier_orders() -> int:
+    """Queue a read of every open order the supplier has not told us about for a while.
+
+    Webhooks can be lost for good; the supplier's API is the source of truth that closes the gap.
+    """
+    stale_before = timezone.now() - timedelta(seconds=settings.RECONCILE_AFTER_SECONDS)
+    stale = list(SupplierOrder.objects.filter(
+        Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=stale_before),
+        forwarding_state=State.FORWARDED, order__status__in=OPEN_STATUSES,
+        supplier__forwarding_paused_at__isnull=True,
+    ).order_by("last_synced_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for supplier_order_id in stale:
+        supplier_tasks.reconcile_supplier_order.delay(supplier_order_id)
+    return len(stale)
+
+
+def reconcile_supplier_order(*, supplier_order_id: int) -> None:
+    supplier_order = SupplierOrder.objects.select_related("supplier", "order").get(
+        pk=supplier_order_id)
+    with structlog.contextvars.bound_contextvars(order_number=supplier_order.order.number):
+        try:
+            changed = refresh_from_supplier(supplier_order=supplier_order,
+                                            actor=supplier_actor(supplier_order.supplier))
+        except SupplierError as exc:
+            logger.warning("reconciliation_failed", error=exc.message)
+            return
+        # Checked now, even when nothing changed, so the order waits a full period again.
+        SupplierOrder.objects.filter(pk=supplier_order_id).update(last_synced_at=timezone.now())
+        if changed:
+            logger.info("reconciliation_recovered_update")

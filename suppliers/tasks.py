@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from suppliers import services
+from suppliers import services, webhooks
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -11,3 +11,23 @@ def forward_supplier_order(supplier_order_id: int, probe: bool = False) -> None:
 @shared_task(ignore_result=True)
 def sweep_supplier_orders() -> None:
     services.sweep_supplier_orders()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_webhook_event(event_id: int) -> None:
+    webhooks.process_webhook_event(event_id=event_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_webhook_events() -> None:
+    webhooks.sweep_webhook_events()
+
+
+@shared_task(ignore_result=True)
+def reconcile_supplier_orders() -> None:
+    services.reconcile_supplier_orders()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def reconcile_supplier_order(supplier_order_id: int) -> None:
+    services.reconcile_supplier_order(supplier_order_id=supplier_order_id)

@@ -110,3 +110,54 @@ def _test_settings(settings):
 def _clean_test_var_dir():
     shutil.rmtree(Path(settings.VAR_DIR) / "broker", ignore_errors=True)
     (Path(settings.VAR_DIR) / "broker").mkdir(parents=True, exist_ok=True)
+
+
+SANDBOX_CREDENTIALS = {
+    "api_key": "sandbox-test-api-key",
+    "phonex_api_token": "sandbox-test-phonex-token",
+    "phonex_client_id": "sandbox-test-client",
+    "phonex_client_secret": "sandbox-test-client-secret",
+    "phonex_tenant_id": "phoneexport-test",
+    "phonex_supplier_tenant_id": "wsc-test",
+    "webhook_secret": "whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm",
+}
+# How PhoneExport reaches the sandbox: direct, PhoneX with a static token, PhoneX with OAuth.
+SUPPLIER_ROUTES = ("direct", "phonex", "phonex-oauth")
+
+
+def point_settings_at_sandbox(settings, sandbox, route: str) -> None:
+    credentials = SANDBOX_CREDENTIALS
+    settings.SUPPLIER_TRANSPORT = route.split("-")[0]
+    settings.WESELLCELLULAR_API_URL = sandbox.base_url
+    settings.WESELLCELLULAR_API_KEY = credentials["api_key"]
+    settings.WESELLCELLULAR_WEBHOOK_SECRET = credentials["webhook_secret"]
+    settings.PHONEX_API_URL = sandbox.base_url
+    settings.PHONEX_TOKEN_URL = sandbox.token_url
+    settings.PHONEX_API_TOKEN = credentials["phonex_api_token"]
+    oauth = route == "phonex-oauth"
+    settings.PHONEX_CLIENT_ID = credentials["phonex_client_id"] if oauth else ""
+    settings.PHONEX_CLIENT_SECRET = credentials["phonex_client_secret"] if oauth else ""
+    settings.PHONEX_TENANT_ID = credentials["phonex_tenant_id"]
+    settings.PHONEX_SUPPLIER_TENANT_ID = credentials["phonex_supplier_tenant_id"]
+
+
+@pytest.fixture
+def start_sandbox(settings):
+    """Start a sandbox supplier in this process and point PhoneExport's settings at it."""
+    from django.core.cache import cache
+
+    from suppliers.sandbox import SandboxConfig, SandboxSupplier
+
+    started = []
+
+    def start(*, route: str = "direct", **config):
+        sandbox = SandboxSupplier(SandboxConfig(**{**SANDBOX_CREDENTIALS, "skus": 300, "seed": 7,
+                                                   "webhook_backoff_seconds": 0.05, **config}))
+        started.append(sandbox.start())
+        point_settings_at_sandbox(settings, sandbox, route)
+        cache.clear()  # no PhoneX token from an earlier sandbox
+        return sandbox
+
+    yield start
+    for sandbox in started:
+        sandbox.stop()

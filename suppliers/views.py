@@ -1,0 +1,38 @@
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from suppliers.models import Supplier
+from suppliers.webhooks import WebhookRefused, receive_webhook
+
+
+def error(http_status: int, code: str, message: str) -> Response:
+    return Response({"error": {"code": code, "message": message}}, status=http_status)
+
+
+@extend_schema(exclude=True)  # the suppliers' contract, not part of the client API
+class SupplierWebhookView(APIView):
+    """Receives a supplier's signed events: verify, store once, answer at once."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    def post(self, request, slug: str):
+        supplier = get_object_or_404(Supplier, slug=slug, is_active=True)
+        limit = settings.WEBHOOK_MAX_BODY_BYTES
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if not declared.isdigit() or int(declared) > limit:
+            return error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                         f"Webhook bodies are limited to {limit} bytes.")
+        try:
+            receipt = receive_webhook(supplier=supplier, body=request.body,
+                                      headers=request.headers)
+        except WebhookRefused as refusal:
+            return error(refusal.status, refusal.code, refusal.message)
+        return Response({"status": "duplicate" if receipt.duplicate else "accepted"},
+                        status=status.HTTP_200_OK)

@@ -1,0 +1,202 @@
+"""Supplier webhooks: received fast and strictly, stored once, applied once and in version order.
+
+Receiving verifies the signature before anything else is read, stores the raw event under its
+unique webhook id and enqueues processing after commit. Processing parses the stored body
+again, finds our order and hands the supplier's snapshot to the order service, which applies
+it only when its version is newer than the one we have.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from orders import services as order_services
+from suppliers import tasks as supplier_tasks
+from suppliers.adapters import get_adapter
+from suppliers.adapters.base import (
+    EventKind, InvalidWebhookError, SupplierEvent, WebhookVerificationError,
+)
+from suppliers.models import Supplier, SupplierOrder, WebhookEvent
+
+logger = structlog.get_logger(__name__)
+
+Outcome = WebhookEvent.Outcome
+# Only these headers are kept with the raw body: what proves, identifies and routes an event.
+KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type",
+                "user-agent", "x-phonex-source-tenant", "x-request-id")
+# Outcomes that processing will try again.
+RETRYABLE_OUTCOMES = (Outcome.PENDING, Outcome.UNKNOWN_ORDER, Outcome.FAILED)
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event: WebhookEvent
+    duplicate: bool
+
+
+class WebhookRefused(Exception):
+    """The request is not a webhook we accept; `status` is the HTTP answer."""
+
+    def __init__(self, *, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def receive_webhook(*, supplier: Supplier, body: bytes, headers: Mapping[str, str]) -> Receipt:
+    """Verify, store once and queue a supplier webhook.
+
+    Raises WebhookRefused (401) for a signature, header or timestamp that does not prove the
+    supplier sent it now, and (400) for a signed body not of the promised shape, which is
+    kept for staff review. A webhook id seen before is a duplicate: stored data is untouched.
+    """
+    adapter = get_adapter(supplier.slug, route=supplier.effective_route)
+    try:
+        adapter.verify_webhook(body=body, headers=headers)
+    except WebhookVerificationError as exc:
+        logger.warning("webhook_refused", supplier=supplier.slug, reason=exc.reason)
+        raise WebhookRefused(status=401, code=exc.reason,
+                             message="The webhook signature could not be verified.") from exc
+    lowered = {name.lower(): value for name, value in headers.items()}
+    webhook_id = lowered["webhook-id"]
+    try:
+        parsed = adapter.parse_webhook(body=body, headers=headers)
+    except InvalidWebhookError as exc:
+        receipt = _store(supplier=supplier, webhook_id=webhook_id, body=body, headers=lowered,
+                         parsed=None, error=str(exc))
+        if receipt.duplicate:
+            return receipt
+        raise WebhookRefused(status=400, code=exc.reason,
+                             message="The webhook body is not of the expected shape.") from exc
+    return _store(supplier=supplier, webhook_id=webhook_id, body=body, headers=lowered,
+                  parsed=parsed, error="")
+
+
+def _store(*, supplier: Supplier, webhook_id: str, body: bytes, headers: dict[str, str],
+           parsed: SupplierEvent | None, error: str) -> Receipt:
+    fields = {
+        "headers": {name: headers[name] for name in KEPT_HEADERS if name in headers},
+        "raw_body": body.decode("utf-8", errors="replace"),
+        "event_type": parsed.event_type[:100] if parsed else "",
+        "outcome": Outcome.PENDING if parsed else Outcome.INVALID,
+        "error": error,
+        "next_attempt_at": timezone.now() if parsed else None,
+    }
+    if parsed and parsed.order:
+        fields["supplier_order_id"] = parsed.order.supplier_order_id[:100]
+        fields["order_version"] = parsed.order.version
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(supplier=supplier, webhook_id=webhook_id,
+                                                **fields)
+            if parsed:
+                transaction.on_commit(
+                    lambda: supplier_tasks.process_webhook_event.delay(event.pk))
+    except IntegrityError:
+        event = WebhookEvent.objects.get(supplier=supplier, webhook_id=webhook_id)
+        return Receipt(event=event, duplicate=True)
+    return Receipt(event=event, duplicate=False)
+
+
+def process_webhook_event(*, event_id: int) -> str:
+    """Apply one stored event; safe to call any number of times. Returns the outcome."""
+    claimed = WebhookEvent.objects.filter(
+        pk=event_id, outcome__in=RETRYABLE_OUTCOMES, next_attempt_at__lte=timezone.now(),
+    ).update(next_attempt_at=timezone.now() + timedelta(
+        seconds=settings.WEBHOOK_PROCESSING_CLAIM_SECONDS))
+    if not claimed:
+        return WebhookEvent.objects.get(pk=event_id).outcome
+    event = WebhookEvent.objects.select_related("supplier").get(pk=event_id)
+    adapter = get_adapter(event.supplier.slug, route=event.supplier.effective_route)
+    try:
+        parsed = adapter.parse_webhook(body=event.raw_body.encode(), headers=event.headers)
+    except InvalidWebhookError as exc:
+        return _finish(event, outcome=Outcome.INVALID, error=str(exc))
+    if parsed.kind == EventKind.ORDER_UPDATE:
+        return _apply_order_event(event=event, parsed=parsed)
+    if parsed.kind == EventKind.INVENTORY_UPDATE:
+        return _apply_inventory_event(event=event, parsed=parsed)
+    return _finish(event, outcome=Outcome.UNKNOWN_TYPE)
+
+
+def _apply_order_event(*, event: WebhookEvent, parsed: SupplierEvent) -> str:
+    info = parsed.order
+    match = Q(pk__in=[])
+    if info.supplier_order_id:
+        match |= Q(supplier_order_id=info.supplier_order_id)
+    if info.reference:  # the webhook may race our forwarding answer: our number is known
+        match |= Q(order__number=info.reference)
+    supplier_order = SupplierOrder.objects.filter(match, supplier=event.supplier).select_related(
+        "order").first()
+    if supplier_order is None:
+        # The order may not be ours yet (the forwarding answer is still on its way): try later.
+        return _retry_later(event, outcome=Outcome.UNKNOWN_ORDER,
+                            error=f"No order {info.supplier_order_id} / {info.reference} yet.")
+    with structlog.contextvars.bound_contextvars(order_number=supplier_order.order.number):
+        applied = order_services.apply_supplier_update(
+            supplier_order_id=supplier_order.pk, info=info, webhook_event=event,
+            actor=order_services.Actor(label=f"supplier:{event.supplier.slug}"))
+        logger.info("webhook_applied" if applied else "webhook_stale",
+                    webhook_id=event.webhook_id, version=info.version)
+    event.order_id = supplier_order.order_id
+    return _finish(event, outcome=Outcome.APPLIED if applied else Outcome.STALE)
+
+
+def _apply_inventory_event(*, event: WebhookEvent, parsed: SupplierEvent) -> str:
+    from inventory.services import apply_inventory_items
+
+    run = apply_inventory_items(supplier=event.supplier, items=parsed.inventory_items,
+                                rejected=parsed.rejected_items)
+    return _finish(event, outcome=Outcome.APPLIED, error=run.error_summary())
+
+
+def _finish(event: WebhookEvent, *, outcome: str, error: str = "") -> str:
+    event.outcome = outcome
+    event.error = error
+    event.attempts += 1
+    event.processed_at = timezone.now()
+    event.next_attempt_at = None
+    event.save(update_fields=["outcome", "error", "attempts", "processed_at", "next_attempt_at",
+                              "order"])
+    return outcome
+
+
+def _retry_later(event: WebhookEvent, *, outcome: str, error: str) -> str:
+    event.attempts += 1
+    if event.attempts >= settings.WEBHOOK_PROCESSING_MAX_ATTEMPTS:
+        logger.warning("webhook_given_up", webhook_id=event.webhook_id, error=error)
+        return _finish(event, outcome=outcome, error=error)
+    delay = min(settings.WEBHOOK_RETRY_CAP_SECONDS,
+                settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (event.attempts - 1))
+    event.outcome = outcome
+    event.error = error
+    event.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+    event.save(update_fields=["outcome", "error", "attempts", "next_attempt_at"])
+    if delay <= settings.FORWARDING_COUNTDOWN_MAX_SECONDS:
+        supplier_tasks.process_webhook_event.apply_async((event.pk,), countdown=delay)
+    return outcome
+
+
+def reprocess(*, event: WebhookEvent) -> None:
+    """Staff: process a stored event again from its raw body (after a mapping fix, say)."""
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        outcome=Outcome.PENDING, next_attempt_at=timezone.now(), error="")
+    transaction.on_commit(lambda: supplier_tasks.process_webhook_event.delay(event.pk))
+
+
+def sweep_webhook_events() -> int:
+    """Enqueue stored events due for processing: covers a lost enqueue or a dead worker."""
+    due = list(WebhookEvent.objects.filter(
+        outcome__in=RETRYABLE_OUTCOMES, next_attempt_at__lte=timezone.now(),
+    ).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for event_id in due:
+        supplier_tasks.process_webhook_event.delay(event_id)
+    return len(due)

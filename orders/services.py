@@ -23,6 +23,7 @@ from orders.models import (
     Order, OrderEvent, OrderLine, Shipment, ShipmentImei, ShipmentLine, format_order_number,
 )
 from orders.states import CANCELLABLE_STATUSES, OrderStatus, can_transition, check_transition
+from phoneexport.queueing import enqueue_on_commit
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
 from suppliers.adapters.base import (
@@ -176,8 +177,7 @@ def place_order(*, company: ClientCompany, user: User, lines: Iterable[LineReque
                               else SupplierOrder.ForwardingState.PENDING),
             next_attempt_at=timezone.now())
         if supplier_order.forwarding_state == SupplierOrder.ForwardingState.PENDING:
-            transaction.on_commit(
-                lambda: supplier_tasks.forward_supplier_order.delay(supplier_order.pk))
+            enqueue_on_commit(supplier_tasks.forward_supplier_order, supplier_order.pk)
     logger.info("order_placed", order_number=order.number, company=company.account_number,
                 total=str(order.total))
     return order

@@ -26,6 +26,7 @@ from orders import services as order_services
 from orders.errors import OrderError
 from orders.models import Order, OrderEvent
 from orders.states import OPEN_STATUSES, OrderStatus, can_transition
+from phoneexport.queueing import enqueue_on_commit
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
 from suppliers.adapters.base import (
@@ -189,9 +190,8 @@ def _record_transient_failure(*, claim: Claim, error: TransientSupplierError) ->
         supplier_order.next_attempt_at = now + timedelta(seconds=delay)
         supplier_order.save()
         if delay <= settings.FORWARDING_COUNTDOWN_MAX_SECONDS:
-            supplier_order_id = supplier_order.pk
-            transaction.on_commit(lambda: supplier_tasks.forward_supplier_order.apply_async(
-                (supplier_order_id,), countdown=delay))
+            enqueue_on_commit(supplier_tasks.forward_supplier_order, supplier_order.pk,
+                              countdown=delay)
     logger.warning("order_forwarding_retry", error=error.message, delay=round(delay, 3),
                    attempts=supplier_order.attempts, retry_after=error.retry_after)
 
@@ -270,8 +270,7 @@ def _resend_at_new_cost(*, supplier_order: SupplierOrder, error: SupplierRejecte
         payload={"old": old, "new": _line_costs(order), "revision": supplier_order.revision},
         message=_("The supplier's cost changed; re-sent at the new cost (revision %(revision)d).")
         % {"revision": supplier_order.revision})
-    supplier_order_id = supplier_order.pk
-    transaction.on_commit(lambda: supplier_tasks.forward_supplier_order.delay(supplier_order_id))
+    enqueue_on_commit(supplier_tasks.forward_supplier_order, supplier_order.pk)
     return True
 
 
@@ -333,7 +332,7 @@ def resend_now(*, supplier_order: SupplierOrder, actor: order_services.Actor) ->
         locked.save()
         order_services.record_event(order=order, kind=OrderEvent.Kind.ACTION, actor=actor,
                                     message=_("Re-send requested."))
-        transaction.on_commit(lambda: supplier_tasks.forward_supplier_order.delay(locked.pk))
+        enqueue_on_commit(supplier_tasks.forward_supplier_order, locked.pk)
 
 
 def refresh_from_supplier(*, supplier_order: SupplierOrder, actor: order_services.Actor) -> bool:

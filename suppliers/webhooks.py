@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orders import services as order_services
+from phoneexport.queueing import enqueue_on_commit
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
 from suppliers.adapters.base import (
@@ -98,8 +99,7 @@ def _store(*, supplier: Supplier, webhook_id: str, body: bytes, headers: dict[st
             event = WebhookEvent.objects.create(supplier=supplier, webhook_id=webhook_id,
                                                 **fields)
             if parsed:
-                transaction.on_commit(
-                    lambda: supplier_tasks.process_webhook_event.delay(event.pk))
+                enqueue_on_commit(supplier_tasks.process_webhook_event, event.pk)
     except IntegrityError:
         event = WebhookEvent.objects.get(supplier=supplier, webhook_id=webhook_id)
         return Receipt(event=event, duplicate=True)
@@ -181,7 +181,7 @@ def _retry_later(event: WebhookEvent, *, outcome: str, error: str) -> str:
     event.next_attempt_at = timezone.now() + timedelta(seconds=delay)
     event.save(update_fields=["outcome", "error", "attempts", "next_attempt_at"])
     if delay <= settings.FORWARDING_COUNTDOWN_MAX_SECONDS:
-        supplier_tasks.process_webhook_event.apply_async((event.pk,), countdown=delay)
+        enqueue_on_commit(supplier_tasks.process_webhook_event, event.pk, countdown=delay)
     return outcome
 
 
@@ -189,7 +189,7 @@ def reprocess(*, event: WebhookEvent) -> None:
     """Staff: process a stored event again from its raw body (after a mapping fix, say)."""
     WebhookEvent.objects.filter(pk=event.pk).update(
         outcome=Outcome.PENDING, next_attempt_at=timezone.now(), error="")
-    transaction.on_commit(lambda: supplier_tasks.process_webhook_event.delay(event.pk))
+    enqueue_on_commit(supplier_tasks.process_webhook_event, event.pk)
 
 
 def sweep_webhook_events() -> int:

@@ -63,27 +63,60 @@ def database_url() -> str:
     return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real Celery worker in its own process, on the test database and the test queue.
-
-    Tests that use it must commit what the worker reads (`django_db(transaction=True)`).
-    """
-    env = {**os.environ, "DATABASE_URL": database_url()}
-    log_path = Path(settings.VAR_DIR) / "celery-worker.log"
+def spawn_worker(*, name: str, env: dict[str, str] | None = None,
+                 concurrency: int = 4) -> subprocess.Popen:
+    """A real Celery worker in its own process, on the test database and the test queue."""
+    log_path = Path(settings.VAR_DIR) / f"celery-{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "phoneexport", "worker", "--pool", "threads",
-             "--concurrency", "4", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+             "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip",
+             "--without-mingle", "--hostname", f"{name}@%h",
              "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    yield worker
+            cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url(), **(env or {})},
+            stdout=log, stderr=subprocess.STDOUT)
+    worker.log_path = log_path
+    wait_until(lambda: b" ready." in log_path.read_bytes() or worker.poll() is not None,
+               timeout=60)
+    if worker.poll() is not None:
+        pytest.fail(f"the worker exited: {log_path.read_text()[-2000:]}")
+    return worker
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
     worker.terminate()
     try:
         worker.wait(timeout=20)
     except subprocess.TimeoutExpired:
         worker.kill()
+        worker.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A worker shared by the tests that only need tasks to run somewhere.
+
+    Tests that use it must commit what the worker reads (`django_db(transaction=True)`).
+    """
+    worker = spawn_worker(name="shared")
+    yield worker
+    stop_worker(worker)
+
+
+@pytest.fixture
+def start_worker(django_db_setup):
+    """Start workers with extra environment (a sandbox's URL, short timeouts...)."""
+    workers = []
+
+    def start(*, name: str = "worker", **env: str) -> subprocess.Popen:
+        workers.append(spawn_worker(name=name, env=env))
+        return workers[-1]
+
+    yield start
+    for worker in workers:
+        if worker.poll() is None:
+            stop_worker(worker)
 
 
 def wait_until(condition, *, timeout: float = 30, interval: float = 0.1):
@@ -125,20 +158,28 @@ SANDBOX_CREDENTIALS = {
 SUPPLIER_ROUTES = ("direct", "phonex", "phonex-oauth")
 
 
-def point_settings_at_sandbox(settings, sandbox, route: str) -> None:
-    credentials = SANDBOX_CREDENTIALS
-    settings.SUPPLIER_TRANSPORT = route.split("-")[0]
-    settings.WESELLCELLULAR_API_URL = sandbox.base_url
-    settings.WESELLCELLULAR_API_KEY = credentials["api_key"]
-    settings.WESELLCELLULAR_WEBHOOK_SECRET = credentials["webhook_secret"]
-    settings.PHONEX_API_URL = sandbox.base_url
-    settings.PHONEX_TOKEN_URL = sandbox.token_url
-    settings.PHONEX_API_TOKEN = credentials["phonex_api_token"]
+def sandbox_environment(sandbox, route: str = "direct") -> dict[str, str]:
+    """The environment that points another process (a worker) at a sandbox."""
     oauth = route == "phonex-oauth"
-    settings.PHONEX_CLIENT_ID = credentials["phonex_client_id"] if oauth else ""
-    settings.PHONEX_CLIENT_SECRET = credentials["phonex_client_secret"] if oauth else ""
-    settings.PHONEX_TENANT_ID = credentials["phonex_tenant_id"]
-    settings.PHONEX_SUPPLIER_TENANT_ID = credentials["phonex_supplier_tenant_id"]
+    credentials = SANDBOX_CREDENTIALS
+    return {
+        "SUPPLIER_TRANSPORT": route.split("-")[0],
+        "WESELLCELLULAR_API_URL": sandbox.base_url,
+        "WESELLCELLULAR_API_KEY": credentials["api_key"],
+        "WESELLCELLULAR_WEBHOOK_SECRET": credentials["webhook_secret"],
+        "PHONEX_API_URL": sandbox.base_url,
+        "PHONEX_TOKEN_URL": sandbox.token_url,
+        "PHONEX_API_TOKEN": credentials["phonex_api_token"],
+        "PHONEX_CLIENT_ID": credentials["phonex_client_id"] if oauth else "",
+        "PHONEX_CLIENT_SECRET": credentials["phonex_client_secret"] if oauth else "",
+        "PHONEX_TENANT_ID": credentials["phonex_tenant_id"],
+        "PHONEX_SUPPLIER_TENANT_ID": credentials["phonex_supplier_tenant_id"],
+    }
+
+
+def point_settings_at_sandbox(settings, sandbox, route: str) -> None:
+    for name, value in sandbox_environment(sandbox, route).items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture

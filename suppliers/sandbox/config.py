@@ -31,6 +31,8 @@ class Faults:
     answer_lost_rate: float = _knob(
         0.0, "share of successful writes (order placed or cancelled) whose answer is lost")
     lose_next_answers: int = _knob(0, "the answers of the next N successful writes are lost")
+    answer_delay_ms: int = _knob(
+        0, "milliseconds a successful write (already stored) waits before it answers")
     answer_lost_kind: str = _knob(
         "500", "how a lost answer looks: " + ", ".join(LOST_ANSWER_KINDS))
     webhook_duplicate_rate: float = _knob(0.0, "share of events delivered twice (same webhook-id)")

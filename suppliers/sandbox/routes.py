@@ -180,6 +180,8 @@ class SandboxApi:
             return failure
         response = endpoint.handler(request, caller, *values)
         if endpoint.is_write and 200 <= response.status < 300:
+            if faults.current.answer_delay_ms:
+                self._sandbox.sleep(faults.current.answer_delay_ms / 1000)
             lost_kind = faults.take_lost_answer()
             if lost_kind == "close":
                 return ApiResponse(status=0, drop_connection=True)

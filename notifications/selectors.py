@@ -1,0 +1,90 @@
+"""Reads for notifications: who is told about an order event, and what each user chose."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from customers.models import User
+from notifications.models import Event, Notification, NotificationPreference
+from orders.models import Order
+
+# Staff work, not client news: clients hear about the outcome (resumed, rejected, cancelled).
+STAFF_ONLY_EVENTS = frozenset({Event.NEEDS_ATTENTION})
+CLIENT_EVENTS = tuple(event for event in Event if event not in STAFF_ONLY_EVENTS)
+# Viewers (often the receiving dock) hear only about goods on their way, by default.
+VIEWER_DEFAULT_EVENTS = frozenset({Event.PARTIALLY_SHIPPED, Event.SHIPPED, Event.DELIVERED})
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    language: str
+    user: User | None = None
+    # Staff copies name the client and link to admin.
+    for_staff: bool = False
+
+
+def preference_events_for(*, user: User) -> tuple[str, ...]:
+    """The events a user can choose to be emailed about."""
+    return CLIENT_EVENTS if user.company_id else tuple(Event)
+
+
+def default_email_events(*, user: User) -> frozenset[str]:
+    if user.company_id and user.role == User.Role.VIEWER:
+        return VIEWER_DEFAULT_EVENTS
+    return frozenset(preference_events_for(user=user))
+
+
+def email_events_for(*, user: User) -> frozenset[str]:
+    """The events that email this user about orders they did not place."""
+    chosen = dict(NotificationPreference.objects.filter(user=user)
+                  .values_list("event", "email_enabled"))
+    return frozenset(event for event in preference_events_for(user=user)
+                     if chosen.get(event, event in default_email_events(user=user)))
+
+
+def _opted_in(users: Iterable[User], event: str) -> list[User]:
+    users = list(users)
+    chosen = dict(NotificationPreference.objects.filter(user__in=users, event=event)
+                  .values_list("user_id", "email_enabled"))
+    return [user for user in users if event in preference_events_for(user=user)
+            and chosen.get(user.pk, event in default_email_events(user=user))]
+
+
+def order_event_recipients(*, order: Order, event: str) -> list[Recipient]:
+    """Who is emailed about this event, each address once, in this order of precedence.
+
+    The placing user if active, whatever their preferences (but never about staff-only
+    events); the company's other active users who opted in; the client's account manager,
+    if one is set and opted in; the staff mailbox, which receives every event.
+    """
+    company = order.company
+    candidates: list[Recipient] = []
+    placed_by = order.placed_by
+    if placed_by is not None and placed_by.is_active and event not in STAFF_ONLY_EVENTS:
+        candidates.append(Recipient(email=placed_by.email, language=placed_by.language,
+                                    user=placed_by))
+    colleagues = company.users.filter(is_active=True).exclude(pk=order.placed_by_id)
+    candidates += [Recipient(email=user.email, language=user.language, user=user)
+                   for user in _opted_in(colleagues.order_by("pk"), event)]
+    # The field is not on ClientCompany yet; this picks it up as soon as it is.
+    manager = getattr(company, "account_manager", None)
+    if manager is not None and manager.is_active and _opted_in([manager], event):
+        candidates.append(Recipient(email=manager.email, language=manager.language,
+                                    user=manager, for_staff=True))
+    if settings.STAFF_EMAIL:
+        candidates.append(Recipient(email=settings.STAFF_EMAIL, language=settings.LANGUAGE_CODE,
+                                    for_staff=True))
+    recipients: dict[str, Recipient] = {}
+    for recipient in candidates:
+        recipients.setdefault(recipient.email.lower(), recipient)
+    return list(recipients.values())
+
+
+def due_notification_ids(*, limit: int) -> list[int]:
+    """Pending notifications whose next attempt is due, oldest due first."""
+    return list(Notification.objects.filter(
+        status=Notification.Status.PENDING, next_attempt_at__lte=timezone.now(),
+    ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])

@@ -1,0 +1,338 @@
+"""Notifications: who is told what about an order, recorded with the event, sent after commit.
+
+One row per (order, event, recipient) is created in the caller's transaction, with the message
+already rendered in the recipient's language, and the send task is enqueued after commit. A
+unique key makes repeats (retried webhooks, replayed tasks) record nothing more. Sending claims
+the row with a compare-and-set, so a task and the sweeper never both send it; a failure waits
+in the database (`next_attempt_at`, exponential backoff), where the sweeper finds it again.
+"""
+
+from __future__ import annotations
+
+import random
+import smtplib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from hashlib import sha256
+
+import structlog
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from customers.models import User
+from notifications import emails, selectors
+from notifications import tasks as notification_tasks
+from notifications.emails import SHIPMENT_EVENTS
+from notifications.models import AlertKind, Event, Notification, NotificationPreference
+from orders.models import Order, Shipment
+from orders.states import OrderStatus
+from phoneexport.queueing import enqueue_on_commit
+
+logger = structlog.get_logger(__name__)
+
+Status = Notification.Status
+SWEEP_BATCH = 500
+
+# The event each order status announces. `submitted` means the supplier accepted our order;
+# `processing` is the supplier's internal step and tells the client nothing new.
+EVENT_FOR_STATUS: dict[str, Event] = {
+    OrderStatus.AWAITING_APPROVAL: Event.AWAITING_APPROVAL,
+    OrderStatus.PLACED: Event.PLACED,
+    OrderStatus.SUBMITTED: Event.FORWARDED,
+    OrderStatus.CONFIRMED: Event.CONFIRMED,
+    OrderStatus.ON_HOLD: Event.ON_HOLD,
+    OrderStatus.BACKORDERED: Event.BACKORDERED,
+    OrderStatus.PARTIALLY_SHIPPED: Event.PARTIALLY_SHIPPED,
+    OrderStatus.SHIPPED: Event.SHIPPED,
+    OrderStatus.DELIVERED: Event.DELIVERED,
+    OrderStatus.CANCELLED: Event.CANCELLED,
+    OrderStatus.REJECTED: Event.REJECTED,
+    OrderStatus.NEEDS_ATTENTION: Event.NEEDS_ATTENTION,
+}
+# An order can enter these again (a second hold, a second problem): each time is news. The
+# others are told once per order (per shipment for shipment events), even if the order
+# comes back to them, e.g. placed again after staff re-send it.
+RECURRING_EVENTS = frozenset({Event.ON_HOLD, Event.BACKORDERED, Event.NEEDS_ATTENTION})
+
+
+def event_for_status(status: str) -> str | None:
+    """The event to notify when an order enters `status`, or None for a silent status."""
+    return EVENT_FOR_STATUS.get(status)
+
+
+# --- Recording ---------------------------------------------------------------------------
+def _fit_key(key: str) -> str:
+    # Long e-mail addresses could overflow the column; a digest keeps the key unique.
+    return key if len(key) <= 255 else "sha256:" + sha256(key.encode()).hexdigest()
+
+
+def _order_event_key(*, order: Order, event: str, shipment: Shipment | None,
+                     email: str) -> str:
+    parts = ["order", str(order.pk), event]
+    if shipment is not None:
+        parts += ["shipment", str(shipment.pk)]
+    if event in RECURRING_EVENTS:
+        parts.append(order.status_changed_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
+    parts.append(email.lower())
+    return _fit_key(":".join(parts))
+
+
+def _record(**fields) -> Notification | None:
+    """Create the row, or None when a concurrent call has just recorded the same key."""
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(**fields)
+    except IntegrityError:
+        if Notification.objects.filter(dedup_key=fields["dedup_key"]).exists():
+            return None
+        raise
+
+
+def _send_after_commit(notification_ids: list[int]) -> None:
+    # Rows are pending and due: if this enqueue is lost, the sweeper sends them.
+    for notification_id in notification_ids:
+        enqueue_on_commit(notification_tasks.send_notification, notification_id)
+
+
+def _preferences_url() -> str:
+    return settings.SITE_URL + reverse("notifications:preferences")
+
+
+def notify_order_event(*, order: Order, event: str, shipment: Shipment | None = None,
+                       reason: str = "") -> list[Notification]:
+    """Record the emails for an order event, one per recipient, and send them after commit.
+
+    Call it inside the transaction that changes the order, after the change is saved. For
+    `partially_shipped` and `shipped`, `shipment` is the shipment being announced (by default
+    the order's most recently recorded one): each shipment is announced once. Returns the
+    notifications this call created: none when every recipient was already notified.
+    """
+    event = Event(event)
+    if event in SHIPMENT_EVENTS and shipment is None:
+        shipment = order.shipments.order_by("-pk").first()
+    recipients = selectors.order_event_recipients(order=order, event=event)
+    keys = {recipient: _order_event_key(order=order, event=event, shipment=shipment,
+                                        email=recipient.email) for recipient in recipients}
+    recorded = set(Notification.objects.filter(dedup_key__in=keys.values())
+                   .values_list("dedup_key", flat=True))
+    created = []
+    for recipient, key in keys.items():
+        if key in recorded:
+            continue
+        with translation.override(recipient.language):
+            rendered = emails.render_order_email(
+                order=order, event=event, shipment=shipment, reason=reason,
+                for_staff=recipient.for_staff,
+                preferences_url=_preferences_url() if recipient.user else "")
+        notification = _record(
+            dedup_key=key, kind=Notification.Kind.ORDER_EVENT, event=event, order=order,
+            recipient_email=recipient.email, recipient_user=recipient.user,
+            language=recipient.language, subject=rendered.subject, body_text=rendered.text,
+            body_html=rendered.html, attachments=rendered.attachments,
+            context={"status": order.status, "reason": reason,
+                     "shipment": shipment and shipment.supplier_shipment_id},
+            next_attempt_at=timezone.now())
+        if notification is not None:
+            created.append(notification)
+    if created:
+        _send_after_commit([notification.pk for notification in created])
+    logger.info("order_event_notified", order_number=order.number, order_event=str(event),
+                recorded=len(created), already_recorded=len(recorded))
+    return created
+
+
+def alert_staff(*, kind: str, subject: str, message: str, dedup_key: str,
+                order: Order | None = None) -> Notification | None:
+    """Email the staff mailbox about a problem, once per (kind, dedup_key).
+
+    `subject` and `message` may be lazy translations: they are rendered in LANGUAGE_CODE.
+    Returns None when this alert was already recorded (or no staff mailbox is configured).
+    """
+    kind = AlertKind(kind)
+    if not settings.STAFF_EMAIL:
+        logger.warning("staff_alert_without_mailbox", kind=str(kind), dedup_key=dedup_key)
+        return None
+    key = _fit_key(f"alert:{kind}:{dedup_key}")
+    if Notification.objects.filter(dedup_key=key).exists():
+        return None
+    with translation.override(settings.LANGUAGE_CODE):
+        rendered = emails.render_alert_email(kind_label=str(kind.label), subject=str(subject),
+                                             message=str(message), order=order)
+    notification = _record(
+        dedup_key=key, kind=Notification.Kind.STAFF_ALERT, event=kind, order=order,
+        recipient_email=settings.STAFF_EMAIL, language=settings.LANGUAGE_CODE,
+        subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
+        context={"dedup_key": dedup_key}, next_attempt_at=timezone.now())
+    if notification is not None:
+        _send_after_commit([notification.pk])
+        logger.warning("staff_alert", kind=str(kind), subject=notification.subject,
+                       order_number=order and order.number)
+    return notification
+
+
+def record_bad_webhook_signature(*, supplier_slug: str) -> Notification | None:
+    """Count a webhook that failed its signature check; alert staff once per window at the
+    threshold (a leaked or rotated secret, or someone probing the endpoint).
+
+    Windows are fixed (aligned on the clock) and counted in the shared cache.
+    """
+    window = settings.WEBHOOK_SIGNATURE_ALERT_WINDOW_SECONDS
+    window_start = int(time.time() // window * window)
+    counter = f"notifications:bad-signatures:{supplier_slug}:{window_start}"
+    cache.add(counter, 0, timeout=2 * window)
+    try:
+        count = cache.incr(counter)
+    except ValueError:  # expired between add and incr
+        cache.set(counter, 1, timeout=2 * window)
+        count = 1
+    logger.warning("webhook_bad_signature", supplier=supplier_slug, count_in_window=count)
+    if count < settings.WEBHOOK_SIGNATURE_ALERT_THRESHOLD:
+        return None
+    if not cache.add(f"{counter}:alerted", True, timeout=2 * window):
+        return None
+    started = datetime.fromtimestamp(window_start, tz=UTC)
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Webhooks from %(supplier)s are failing their signature check") % {
+            "supplier": supplier_slug}
+        message = _("%(count)d webhooks from %(supplier)s failed their signature check since "
+                    "%(started)s UTC. Check the webhook secret (WESELLCELLULAR_WEBHOOK_SECRET) "
+                    "and whether someone else is calling the webhook address.") % {
+            "count": count, "supplier": supplier_slug,
+            "started": started.strftime("%Y-%m-%d %H:%M")}
+    return alert_staff(kind=AlertKind.WEBHOOK_SIGNATURE_BURST, subject=subject, message=message,
+                       dedup_key=f"{supplier_slug}:{window_start}")
+
+
+# --- Sending -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Claim:
+    notification: Notification
+    claimed_at: datetime
+
+
+def retry_delay(*, attempts: int) -> float:
+    """Seconds before the next attempt: doubling up to the cap, half of it random, so that
+    messages failed in one outage do not all come back at the same second."""
+    ceiling = min(settings.NOTIFICATION_RETRY_CAP_SECONDS,
+                  settings.NOTIFICATION_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _claim(*, notification_id: int) -> Claim | None:
+    now = timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    claimed = Notification.objects.filter(due, pk=notification_id, status=Status.PENDING).update(
+        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    return Claim(notification=Notification.objects.get(pk=notification_id), claimed_at=now)
+
+
+def _claimed(claim: Claim) -> QuerySet[Notification]:
+    """The claimed row, if the claim still holds (the sweeper may have taken it back)."""
+    return Notification.objects.filter(pk=claim.notification.pk, status=Status.SENDING,
+                                       claimed_at=claim.claimed_at)
+
+
+def _is_permanent(error: OSError) -> bool:
+    # The recipient's server refused the address for good: retrying cannot help.
+    return isinstance(error, smtplib.SMTPRecipientsRefused) and all(
+        code >= 500 for code, _message in error.recipients.values())
+
+
+def send_notification(*, notification_id: int) -> None:
+    """Send one due notification unless it is sent, not due, or being sent; record the outcome.
+
+    A failure is retried with backoff until NOTIFICATION_MAX_ATTEMPTS; then (or at once, for
+    an address refused for good) the notification is failed, with the error, for staff.
+    """
+    claim = _claim(notification_id=notification_id)
+    if claim is None:
+        return
+    notification = claim.notification
+    log = logger.bind(notification_id=notification.pk, notification_event=notification.event,
+                      recipient=notification.recipient_email, attempts=notification.attempts)
+    try:
+        emails.build_message(notification).send()
+    except OSError as exc:  # smtplib's errors, refused connections and timeouts alike
+        _record_failure(claim=claim, error=f"{type(exc).__name__}: {exc}",
+                        permanent=_is_permanent(exc), log=log)
+        return
+    now = timezone.now()
+    if not _claimed(claim).update(status=Status.SENT, sent_at=now, claimed_at=None,
+                                  next_attempt_at=None, error=""):
+        log.warning("notification_claim_lost_after_sending")
+        return
+    log.info("notification_sent")
+
+
+def _record_failure(*, claim: Claim, error: str, permanent: bool, log) -> None:
+    attempts = claim.notification.attempts
+    if permanent or attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+        if _claimed(claim).update(status=Status.FAILED, claimed_at=None, next_attempt_at=None,
+                                  error=error):
+            log.error("notification_failed", error=error, permanent=permanent)
+        return
+    delay = retry_delay(attempts=attempts)
+    if _claimed(claim).update(status=Status.PENDING, claimed_at=None, error=error,
+                              next_attempt_at=timezone.now() + timedelta(seconds=delay)):
+        log.warning("notification_retry", error=error, delay=round(delay, 1))
+
+
+def sweep_notifications() -> int:
+    """Enqueue every due notification; take back claims of workers that died mid-send.
+
+    Covers an enqueue lost after commit, a broker that lost its queue and a killed worker.
+    Returns how many notifications were enqueued.
+    """
+    now = timezone.now()
+    abandoned = Notification.objects.filter(
+        status=Status.SENDING,
+        claimed_at__lt=now - timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT_SECONDS))
+    given_up = abandoned.filter(attempts__gte=settings.NOTIFICATION_MAX_ATTEMPTS).update(
+        status=Status.FAILED, claimed_at=None, next_attempt_at=None,
+        error=_("The worker sending it stopped before recording the outcome."))
+    taken_back = abandoned.update(status=Status.PENDING, claimed_at=None, next_attempt_at=now)
+    if given_up or taken_back:
+        logger.warning("notification_claims_taken_back", failed=given_up, retried=taken_back)
+    due = selectors.due_notification_ids(limit=SWEEP_BATCH)
+    for notification_id in due:
+        notification_tasks.send_notification.delay(notification_id)
+    return len(due)
+
+
+def resend_notifications(*, notification_ids: Iterable[int]) -> int:
+    """Send failed (or still waiting) notifications again now, with a fresh set of attempts.
+
+    Sent ones are left alone: sending the same message twice is what the log prevents.
+    Returns how many were queued.
+    """
+    with transaction.atomic():
+        ids = list(Notification.objects.select_for_update().filter(
+            pk__in=list(notification_ids), status__in=[Status.FAILED, Status.PENDING],
+        ).values_list("pk", flat=True))
+        Notification.objects.filter(pk__in=ids).update(
+            status=Status.PENDING, attempts=0, claimed_at=None, next_attempt_at=timezone.now())
+        _send_after_commit(ids)
+    logger.info("notifications_resent", count=len(ids))
+    return len(ids)
+
+
+# --- Preferences -------------------------------------------------------------------------
+def set_email_preferences(*, user: User, enabled_events: Iterable[str]) -> None:
+    """Store the user's choice for every event they can choose: the ones given email them."""
+    events = selectors.preference_events_for(user=user)
+    enabled = set(enabled_events)
+    if unknown := enabled - set(events):
+        raise ValueError(f"Events not available to this user: {sorted(unknown)}")
+    with transaction.atomic():
+        for event in events:
+            NotificationPreference.objects.update_or_create(
+                user=user, event=event, defaults={"email_enabled": event in enabled})

@@ -1,5 +1,11 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -70,6 +76,8 @@ class SupplierCodeMapping(models.Model):
 
 
 class GradeMapping(SupplierCodeMapping):
+    # The SupplierOffer field that holds this vocabulary's supplier code.
+    offer_code_field = "grade_code"
     target = models.ForeignKey(Grade, verbose_name=_("our grade"), on_delete=models.PROTECT,
                                null=True, blank=True)
 
@@ -81,6 +89,7 @@ class GradeMapping(SupplierCodeMapping):
 
 
 class CarrierMapping(SupplierCodeMapping):
+    offer_code_field = "carrier_code"
     target = models.ForeignKey(Carrier, verbose_name=_("our carrier"), on_delete=models.PROTECT,
                                null=True, blank=True)
 
@@ -92,6 +101,7 @@ class CarrierMapping(SupplierCodeMapping):
 
 
 class WarehouseMapping(SupplierCodeMapping):
+    offer_code_field = "warehouse_code"
     target = models.ForeignKey(Warehouse, verbose_name=_("our warehouse"),
                                on_delete=models.PROTECT, null=True, blank=True)
 
@@ -110,10 +120,13 @@ class Product(models.Model):
     model_name = models.CharField(_("model"), max_length=120)
     storage_gb = models.PositiveIntegerField(_("storage (GB)"))
     colour = models.CharField(_("colour"), max_length=60)
-    grade = models.ForeignKey(Grade, verbose_name=_("grade"), on_delete=models.PROTECT)
-    carrier = models.ForeignKey(Carrier, verbose_name=_("carrier"), on_delete=models.PROTECT)
+    # Unindexed: a handful of values each, and every index slows the sync's bulk inserts.
+    grade = models.ForeignKey(Grade, verbose_name=_("grade"), on_delete=models.PROTECT,
+                              db_index=False)
+    carrier = models.ForeignKey(Carrier, verbose_name=_("carrier"), on_delete=models.PROTECT,
+                                db_index=False)
     warehouse = models.ForeignKey(Warehouse, verbose_name=_("warehouse"),
-                                  on_delete=models.PROTECT)
+                                  on_delete=models.PROTECT, db_index=False)
     sell_price = models.DecimalField(_("sell price"), max_digits=12, decimal_places=2,
                                      null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, default="USD")
@@ -143,8 +156,10 @@ class Product(models.Model):
 class SupplierOffer(models.Model):
     """What a supplier offers for one of its SKUs, as its feed last said, with its raw codes."""
 
+    # Indexed by the (supplier, supplier SKU) constraint, which it leads.
     supplier = models.ForeignKey("suppliers.Supplier", verbose_name=_("supplier"),
-                                 on_delete=models.CASCADE, related_name="offers")
+                                 on_delete=models.CASCADE, related_name="offers",
+                                 db_index=False)
     supplier_sku = models.CharField(_("supplier SKU"), max_length=120)
     # Empty while a grade, carrier or warehouse code has no mapping: stored, not sold.
     product = models.OneToOneField(Product, verbose_name=_("product"), on_delete=models.SET_NULL,
@@ -163,6 +178,10 @@ class SupplierOffer(models.Model):
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     supplier_updated_at = models.DateTimeField(_("updated at the supplier"), null=True,
                                                blank=True)
+    # A hash of the feed's values as last written: a full sync skips an item whose hash is
+    # unchanged. Null: compare every value.
+    feed_digest = models.BigIntegerField(_("feed digest"), null=True, blank=True,
+                                         editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -186,3 +205,277 @@ class SupplierOffer(models.Model):
     @property
     def available_quantity(self) -> int:
         return max(self.quantity - self.reserved_quantity, 0)
+
+
+class PricingRule(models.Model):
+    """How our sell price follows from the supplier's cost for the products (and clients) in scope.
+
+    The most specific active rule wins: a client's rules over its tier's, over a model's, over
+    manufacturer / grade / warehouse rules, over rules for everything (see `level`). Within one
+    level, a rule with more product conditions wins, then the higher priority, then the older.
+    """
+
+    class Level(models.IntegerChoices):
+        # Lower wins.
+        CLIENT = 1, _("client company")
+        TIER = 2, _("client tier")
+        MODEL = 3, _("model")
+        ATTRIBUTES = 4, _("manufacturer, grade or warehouse")
+        GLOBAL = 5, _("everything")
+
+    class Rounding(models.TextChoices):
+        CENT = "cent", _("to the cent")
+        NEXT_99 = "next_99", _("up to the next .99")
+        NEXT_WHOLE = "next_whole", _("up to the next whole unit")
+
+    name = models.CharField(_("name"), max_length=120)
+    is_active = models.BooleanField(_("active"), default=True)
+    priority = models.IntegerField(
+        _("priority"), default=0,
+        help_text=_("Between rules of the same scope and as many conditions, the higher wins."))
+    company = models.ForeignKey("customers.ClientCompany", verbose_name=_("client company"),
+                                on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="pricing_rules")
+    tier = models.ForeignKey("customers.PricingTier", verbose_name=_("client tier"),
+                             on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="pricing_rules")
+    manufacturer = models.CharField(_("manufacturer"), max_length=80, blank=True)
+    model_name = models.CharField(_("model"), max_length=120, blank=True)
+    grade = models.ForeignKey(Grade, verbose_name=_("grade"), on_delete=models.PROTECT,
+                              null=True, blank=True)
+    warehouse = models.ForeignKey(Warehouse, verbose_name=_("warehouse"),
+                                  on_delete=models.PROTECT, null=True, blank=True)
+    markup_percent = models.DecimalField(_("markup (%)"), max_digits=7, decimal_places=2,
+                                         null=True, blank=True)
+    markup_amount = models.DecimalField(_("markup amount"), max_digits=12, decimal_places=2,
+                                        null=True, blank=True,
+                                        help_text=_("Added after the percentage."))
+    fixed_price = models.DecimalField(_("fixed price"), max_digits=12, decimal_places=2,
+                                      null=True, blank=True,
+                                      help_text=_("Replaces the cost-based formula."))
+    floor_price = models.DecimalField(_("floor"), max_digits=12, decimal_places=2,
+                                      null=True, blank=True)
+    cap_price = models.DecimalField(_("cap"), max_digits=12, decimal_places=2,
+                                    null=True, blank=True)
+    rounding = models.CharField(_("rounding"), max_length=12, choices=Rounding.choices,
+                                default=Rounding.CENT)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-is_active", "name"]
+        verbose_name = _("pricing rule")
+        verbose_name_plural = _("pricing rules")
+        constraints = [
+            models.CheckConstraint(condition=Q(company__isnull=True) | Q(tier__isnull=True),
+                                   name="pricingrule_client_or_tier"),
+            models.CheckConstraint(
+                condition=Q(fixed_price__isnull=True)
+                | Q(markup_percent__isnull=True, markup_amount__isnull=True),
+                name="pricingrule_fixed_or_markup"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def level(self) -> "PricingRule.Level":
+        if self.company_id:
+            return self.Level.CLIENT
+        if self.tier_id:
+            return self.Level.TIER
+        if self.model_name:
+            return self.Level.MODEL
+        if self.manufacturer or self.grade_id or self.warehouse_id:
+            return self.Level.ATTRIBUTES
+        return self.Level.GLOBAL
+
+    @property
+    def level_label(self) -> str:
+        return self.Level(self.level).label
+
+    @property
+    def condition_count(self) -> int:
+        return sum(1 for condition in (self.manufacturer, self.model_name, self.grade_id,
+                                       self.warehouse_id) if condition)
+
+    def clean(self):
+        errors = {}
+        if self.company_id and self.tier_id:
+            errors["tier"] = _("A rule is for one client company or one tier, not both.")
+        if self.fixed_price is not None:
+            if self.markup_percent is not None or self.markup_amount is not None:
+                errors["fixed_price"] = _("A fixed price takes no markup.")
+            if self.fixed_price <= 0:
+                errors["fixed_price"] = _("A fixed price must be above zero.")
+        elif all(value is None for value in (self.markup_percent, self.markup_amount,
+                                             self.floor_price, self.cap_price)):
+            errors["markup_percent"] = _("Give a markup, a floor, a cap or a fixed price.")
+        if self.markup_percent is not None and self.markup_percent <= -100:
+            errors["markup_percent"] = _("A markup must be above -100 %.")
+        for name in ("floor_price", "cap_price"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                errors[name] = _("This must be above zero.")
+        if (self.floor_price is not None and self.cap_price is not None
+                and self.floor_price > self.cap_price):
+            errors["cap_price"] = _("The cap must not be below the floor.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class SyncRun(models.Model):
+    """One reading of a supplier's feed (full, delta) or one inventory webhook, and what it did."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("Full")
+        DELTA = "delta", _("Changes since the last sync")
+        WEBHOOK = "webhook", _("Webhook")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    class Removals(models.TextChoices):
+        NONE = "", _("None held")
+        HELD = "held", _("Held for staff")
+        CONFIRMED = "confirmed", _("Confirmed by staff")
+        DISCARDED = "discarded", _("Discarded by staff")
+        SUPERSEDED = "superseded", _("Superseded by a later full sync")
+
+    supplier = models.ForeignKey("suppliers.Supplier", verbose_name=_("supplier"),
+                                 on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.RUNNING)
+    updated_since = models.DateTimeField(_("changes since"), null=True, blank=True)
+    webhook_id = models.CharField(_("webhook id"), max_length=255, blank=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Written at every applied batch: a running sync whose heartbeat stops has died.
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
+    expected_items = models.PositiveIntegerField(
+        _("expected items"), null=True, blank=True,
+        help_text=_("Items the supplier offered at the start, to estimate progress."))
+    pages = models.PositiveIntegerField(_("pages"), default=0)
+    items_seen = models.PositiveIntegerField(_("items seen"), default=0)
+    items_created = models.PositiveIntegerField(_("items created"), default=0)
+    items_updated = models.PositiveIntegerField(_("items updated"), default=0)
+    items_out_of_stock = models.PositiveIntegerField(_("gone out of stock"), default=0)
+    items_rejected = models.PositiveIntegerField(_("items rejected"), default=0)
+    items_unmapped = models.PositiveIntegerField(
+        _("items held back"), default=0,
+        help_text=_("Stored but not offered: a grade, carrier or warehouse code is not mapped."))
+    products_created = models.PositiveIntegerField(_("products created"), default=0)
+    prices_changed = models.PositiveIntegerField(_("prices changed"), default=0)
+    cost_changes_flagged = models.PositiveIntegerField(_("cost changes flagged"), default=0)
+    # [{"sku": ..., "reason": ..., "page": ...}], the first INVENTORY_MAX_RECORDED_REJECTIONS.
+    rejections = models.JSONField(_("rejected items"), default=list, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    removals_status = models.CharField(_("removals"), max_length=12, choices=Removals.choices,
+                                       default=Removals.NONE, blank=True)
+    held_removals = models.PositiveIntegerField(_("removals held"), default=0)
+    held_offer_ids = models.JSONField(_("offers held in stock"), default=list, blank=True)
+    removals_decided_at = models.DateTimeField(_("removals decided at"), null=True, blank=True)
+    removals_decided_by = models.ForeignKey(settings.AUTH_USER_MODEL,
+                                            verbose_name=_("removals decided by"),
+                                            on_delete=models.SET_NULL, null=True, blank=True,
+                                            related_name="+")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
+        indexes = [
+            # The delta sync's baseline: the last successful sync of a supplier.
+            models.Index(fields=["supplier", "status", "kind", "-started_at"],
+                         name="syncrun_last_success"),
+            models.Index(fields=["removals_status"], name="syncrun_removals"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def duration(self) -> timedelta | None:
+        end = self.finished_at or (timezone.now() if self.status == self.Status.RUNNING else None)
+        return end - self.started_at if end else None
+
+    def error_summary(self) -> str:
+        """The run's errors and rejected items, one a line ("" when there were none)."""
+        lines = [*self.errors, *(f"{rejection['sku'] or '?'}: {rejection['reason']}"
+                                 for rejection in self.rejections)]
+        unlisted = self.items_rejected - len(self.rejections)
+        if unlisted > 0:
+            lines.append(gettext("and %(count)d more rejected items") % {"count": unlisted})
+        return "\n".join(lines)
+
+
+class SyncLock(models.Model):
+    """One row per supplier: the sync run that holds it, if any; every feed writer locks it."""
+
+    supplier = models.OneToOneField("suppliers.Supplier", verbose_name=_("supplier"),
+                                    on_delete=models.CASCADE, primary_key=True,
+                                    related_name="+")
+    run = models.ForeignKey(SyncRun, verbose_name=_("sync run"), on_delete=models.SET_NULL,
+                            null=True, blank=True, related_name="+")
+    acquired_at = models.DateTimeField(_("acquired at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
+    # services.derivation_version() when every product was last derived again from its offer.
+    derivation_version = models.BigIntegerField(_("derivation version"), null=True,
+                                                blank=True)
+
+    class Meta:
+        verbose_name = _("sync lock")
+        verbose_name_plural = _("sync locks")
+
+    def __str__(self):
+        return str(self.supplier_id)
+
+
+class PriceChange(models.Model):
+    """One change of a product's cost or sell price: the price history, and cost alerts.
+
+    A product's first price is its sell price until its first change, whose previous price
+    says what it was; so no row is written when a product is created.
+    """
+
+    class Reason(models.TextChoices):
+        FEED = "feed", _("Supplier feed")
+        RULES = "rules", _("Pricing rules")
+        MAPPING = "mapping", _("Code mapping")
+
+    # Indexed with recorded_at below.
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE,
+                                related_name="price_changes", db_index=False)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    cost_price = models.DecimalField(_("cost price"), max_digits=12, decimal_places=2)
+    previous_cost_price = models.DecimalField(_("previous cost price"), max_digits=12,
+                                              decimal_places=2, null=True, blank=True)
+    sell_price = models.DecimalField(_("sell price"), max_digits=12, decimal_places=2,
+                                     null=True, blank=True)
+    previous_sell_price = models.DecimalField(_("previous sell price"), max_digits=12,
+                                              decimal_places=2, null=True, blank=True)
+    cost_change_percent = models.DecimalField(_("cost change (%)"), max_digits=9,
+                                              decimal_places=2, null=True, blank=True)
+    # A cost move beyond INVENTORY_COST_CHANGE_ALERT_PERCENT, for staff to look at.
+    needs_review = models.BooleanField(_("needs review"), default=False)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"),
+                                    on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    sync_run = models.ForeignKey(SyncRun, verbose_name=_("sync run"), on_delete=models.SET_NULL,
+                                 null=True, blank=True, related_name="price_changes")
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = _("price change")
+        verbose_name_plural = _("price changes")
+        indexes = [
+            models.Index(fields=["product", "-recorded_at"], name="pricechange_product"),
+            models.Index(fields=["needs_review", "reviewed_at"], name="pricechange_review"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id}: {self.previous_sell_price} → {self.sell_price}"

@@ -1,0 +1,184 @@
+"""Time a full inventory sync of a large feed against reading the feed alone and a bare load.
+
+Writes to the configured database: meant for a scratch database (see docs/inventory.md).
+"""
+
+import csv
+import io
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from django.test.utils import override_settings
+
+from inventory import services
+from inventory.models import PriceChange, Product, SupplierOffer, SyncRun
+from orders.models import OrderLine
+from suppliers.adapters import get_adapter
+from suppliers.adapters.base import InventoryItem
+from suppliers.models import Supplier
+from suppliers.sandbox import SandboxConfig, SandboxSupplier
+
+API_KEY = "bench-inventory-api-key"
+# Fresh: the sync may spend twice the bare load beyond reading the feed; 1 % changed: once.
+GOALS = {"fresh": 2.0, "changed": 1.0}
+
+
+class Command(BaseCommand):
+    help = ("Benchmark the inventory sync: a full sync of a sandbox feed (fresh, then with a "
+            "share of items changed) beside reading the feed without writing and, on "
+            "PostgreSQL, a bare COPY + INSERT ... ON CONFLICT of the same rows into a temporary "
+            "table. Deletes the supplier's offers and products first: use a scratch database.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--skus", type=int, default=100_000)
+        parser.add_argument("--page-size", type=int, default=1000)
+        parser.add_argument("--changed", type=float, default=0.01,
+                            help="share of items the second sync finds changed")
+        parser.add_argument("--repeat", type=int, default=3, help="report the median of N runs")
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--supplier", default="wesellcellular")
+        parser.add_argument("--wipe", action="store_true",
+                            help="required: delete the supplier's offers, products, price history "
+                                 "and sync runs before each fresh sync")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not options["wipe"]:
+            raise CommandError("This benchmark deletes the supplier's offers and products: "
+                               "run it on a scratch database, with --wipe.")
+        if OrderLine.objects.exists():
+            raise CommandError("This database holds orders: run the benchmark on a scratch "
+                               "database.")
+        if not 0 < options["changed"] <= 1 or options["repeat"] < 1 or options["skus"] < 1:
+            raise CommandError("--skus and --repeat must be positive, --changed in (0, 1].")
+        try:
+            supplier = Supplier.objects.get(slug=options["supplier"])
+        except Supplier.DoesNotExist:
+            raise CommandError(f"No supplier {options['supplier']!r}.") from None
+        self.stdout.write(f"Database: {connection.vendor}; sandbox feed of {options['skus']:,} "
+                          f"items, pages of {options['page_size']}, {options['repeat']} run(s).")
+        config = SandboxConfig(api_key=API_KEY, skus=options["skus"], seed=options["seed"])
+        with SandboxSupplier(config) as sandbox, override_settings(
+                DEBUG=False, SUPPLIER_TRANSPORT="direct", WESELLCELLULAR_API_URL=sandbox.base_url,
+                WESELLCELLULAR_API_KEY=API_KEY, INVENTORY_SYNC_PAGE_SIZE=options["page_size"]):
+            timings = [self._one_round(sandbox=sandbox, supplier=supplier, options=options)
+                       for _round in range(options["repeat"])]
+        self._report({name: statistics.median(timing[name] for timing in timings)
+                      for name in timings[0] if timings[0][name] is not None},
+                     changed=options["changed"])
+
+    def _one_round(self, *, sandbox: SandboxSupplier, supplier: Supplier,
+                   options: dict[str, Any]) -> dict[str, float | None]:
+        timing: dict[str, float | None] = {}
+        items, timing["fetch_fresh"] = _timed(lambda: _read_feed(options["page_size"]))
+        _wipe(supplier)
+        run, timing["sync_fresh"] = _timed(lambda: services.sync_inventory(supplier=supplier,
+                                                                           full=True))
+        self._check(run, expected_created=len(items))
+        sandbox.mutate_catalogue(options["changed"], notify=False)
+        _items, timing["fetch_changed"] = _timed(lambda: _read_feed(options["page_size"]))
+        run, timing["sync_changed"] = _timed(lambda: services.sync_inventory(supplier=supplier,
+                                                                             full=True))
+        self._check(run, expected_created=0)
+        timing["bare_fresh"], timing["bare_again"] = (
+            _bare_load(items) if connection.vendor == "postgresql" else (None, None))
+        self.stdout.write(f"  round: fresh sync {timing['sync_fresh']:.2f} s, changed "
+                          f"{timing['sync_changed']:.2f} s ({run.items_updated:,} updated)")
+        return timing
+
+    def _check(self, run: SyncRun, *, expected_created: int) -> None:
+        if run.status != SyncRun.Status.SUCCEEDED or run.items_created != expected_created:
+            raise CommandError(f"Sync run {run.pk} did not do what the benchmark expects: "
+                               f"{run.status}, {run.items_created} created, {run.errors[:3]}")
+
+    def _report(self, timing: dict[str, float], *, changed: float) -> None:
+        header = ("case", "sync s", "fetch s", "sync-fetch s", "bare load s", "ratio", "goal",
+                  "met")
+        rows = []
+        for case, label in (("fresh", "fresh"), ("changed", f"{changed:.0%} changed")):
+            sync, fetch = timing[f"sync_{case}"], timing[f"fetch_{case}"]
+            work = sync - fetch
+            bare = timing.get("bare_fresh")
+            if bare is None:
+                rows.append((label, f"{sync:.2f}", f"{fetch:.2f}", f"{work:.2f}", "-", "-",
+                             f"<= {GOALS[case]:.1f}x", "-"))
+                continue
+            ratio = work / bare
+            rows.append((label, f"{sync:.2f}", f"{fetch:.2f}", f"{work:.2f}", f"{bare:.2f}",
+                         f"{ratio:.2f}x", f"<= {GOALS[case]:.1f}x",
+                         "yes" if ratio <= GOALS[case] else "no"))
+        widths = [max(len(str(row[index])) for row in (header, *rows))
+                  for index in range(len(header))]
+        for row in (header, tuple("-" * width for width in widths), *rows):
+            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+        if "bare_fresh" not in timing:
+            self.stdout.write("Bare load skipped: COPY needs PostgreSQL (this is "
+                              f"{connection.vendor}).")
+        else:
+            self.stdout.write(f"Bare load: COPY + INSERT ... ON CONFLICT into an empty temporary "
+                              f"table; the same rows again (every one conflicting): "
+                              f"{timing['bare_again']:.2f} s.")
+
+
+def _timed(action: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = action()
+    return result, time.perf_counter() - started
+
+
+def _read_feed(page_size: int) -> list[InventoryItem]:
+    items: list[InventoryItem] = []
+    for page in get_adapter("wesellcellular", route="direct").iter_inventory(page_size=page_size):
+        items.extend(page.items)
+    return items
+
+
+def _wipe(supplier: Supplier) -> None:
+    with transaction.atomic():
+        product_ids = list(SupplierOffer.objects.filter(supplier=supplier, product__isnull=False)
+                           .values_list("product_id", flat=True))
+        PriceChange.objects.filter(product_id__in=product_ids)._raw_delete(connection.alias)
+        SyncRun.objects.filter(supplier=supplier).delete()
+        SupplierOffer.objects.filter(supplier=supplier)._raw_delete(connection.alias)
+        Product.objects.filter(pk__in=product_ids)._raw_delete(connection.alias)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {SupplierOffer._meta.db_table}, "
+                           f"{Product._meta.db_table}, {PriceChange._meta.db_table}")
+
+
+_BARE_COLUMNS = (("sku", "varchar(120)"), ("manufacturer", "varchar(80)"),
+                 ("model_name", "varchar(120)"), ("storage_gb", "integer"),
+                 ("colour", "varchar(60)"), ("grade_code", "varchar(80)"),
+                 ("carrier_code", "varchar(80)"), ("warehouse_code", "varchar(80)"),
+                 ("quantity", "integer"), ("cost_price", "numeric(12, 2)"),
+                 ("currency", "varchar(3)"), ("supplier_updated_at", "timestamptz"))
+
+
+def _bare_load(items: list[InventoryItem]) -> tuple[float, float]:
+    """COPY the rows into a stage table, then upsert them into a keyed table: twice."""
+    rows = [(item.sku, item.manufacturer, item.model, item.storage_gb, item.colour,
+             item.grade_code, item.carrier_code, item.warehouse_code, item.quantity,
+             item.unit_price, item.currency, item.updated_at) for item in items]
+    columns = ", ".join(f"{name} {kind}" for name, kind in _BARE_COLUMNS)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name, _kind in _BARE_COLUMNS[1:])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE bench_offers ({columns}, "
+                       f"PRIMARY KEY (sku)) ON COMMIT DROP")
+
+        def load() -> None:
+            cursor.execute(f"CREATE TEMPORARY TABLE bench_stage ({columns}) ON COMMIT DROP")
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+            buffer.seek(0)
+            cursor.copy_expert("COPY bench_stage FROM STDIN WITH (FORMAT csv)", buffer)
+            cursor.execute(f"INSERT INTO bench_offers SELECT * FROM bench_stage "
+                           f"ON CONFLICT (sku) DO UPDATE SET {updates}")
+            cursor.execute("DROP TABLE bench_stage")
+
+        _result, fresh = _timed(load)
+        _result, again = _timed(load)
+    return fresh, again

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import ClientCompany, User
 from inventory.models import Product, SupplierOffer
+from notifications import services as notifications
 from orders.errors import (
     InvalidAddress, InvalidOrder, NotAllowedToOrder, NotCancellable, OrderBusy, OrderError,
     OutOfStock,
@@ -86,6 +87,8 @@ def change_status(*, order: Order, to_status: S, actor: Actor = SYSTEM, reason: 
     record_event(order=order, kind=OrderEvent.Kind.STATUS_CHANGE, actor=actor, message=reason,
                  from_status=from_status, to_status=to_status, payload=payload,
                  webhook_event=webhook_event)
+    if event := notifications.event_for_status(to_status):
+        notifications.notify_order_event(order=order, event=event, reason=reason)
     logger.info("order_status_changed", order_number=order.number, from_status=from_status,
                 to_status=str(to_status))
 
@@ -170,6 +173,7 @@ def place_order(*, company: ClientCompany, user: User, lines: Iterable[LineReque
         record_event(order=order, kind=OrderEvent.Kind.STATUS_CHANGE, to_status=S.PLACED,
                      actor=Actor(user=user, ip_address=ip_address),
                      message=_("Order placed."))
+        notifications.notify_order_event(order=order, event=notifications.Event.PLACED)
         supplier_order = SupplierOrder.objects.create(
             order=order, supplier=supplier, idempotency_key=idempotency_key_for(order, 1),
             forwarding_state=(SupplierOrder.ForwardingState.MANUAL
@@ -244,8 +248,15 @@ def apply_supplier_update(*, supplier_order_id: int, info: SupplierOrderInfo, ac
         supplier_order.last_synced_at = timezone.now()
         supplier_order.save(update_fields=["supplier_status", "supplier_version",
                                            "last_synced_at", "updated_at"])
-        _apply_shipments(order=order, info=info, actor=actor, webhook_event=webhook_event)
+        new_shipments = _apply_shipments(order=order, info=info, actor=actor,
+                                         webhook_event=webhook_event)
         _apply_status(order=order, info=info, actor=actor, webhook_event=webhook_event)
+        if order.status in {S.PARTIALLY_SHIPPED, S.SHIPPED}:
+            # Also when the status stays the same: a second partial shipment is news too.
+            for shipment in new_shipments:
+                notifications.notify_order_event(
+                    order=order, event=notifications.event_for_status(order.status),
+                    shipment=shipment)
         if order.status in SUPPLIER_HOLDS_THE_STOCK:
             release_stock(order=order)
     return True
@@ -265,9 +276,13 @@ def is_valid_imei(imei: str) -> bool:
 
 
 def _apply_shipments(*, order: Order, info: SupplierOrderInfo, actor: Actor,
-                     webhook_event) -> None:
-    """Upsert the snapshot's shipments; one recorded is never dropped by a later omission."""
+                     webhook_event) -> list[Shipment]:
+    """Upsert the snapshot's shipments; one recorded is never dropped by a later omission.
+
+    Returns the shipments this snapshot recorded for the first time.
+    """
     lines_by_supplier_sku = {line.supplier_sku: line for line in order.lines.all()}
+    new_shipments = []
     for shipment_info in info.shipments:
         shipment, created = Shipment.objects.get_or_create(
             order=order, supplier_shipment_id=shipment_info.shipment_id,
@@ -291,6 +306,7 @@ def _apply_shipments(*, order: Order, info: SupplierOrderInfo, actor: Actor,
                 for imei, count in Counter(line_info.imeis).items()
                 for _copy in range(count - stored[imei])])
         if created:
+            new_shipments.append(shipment)
             record_event(order=order, kind=OrderEvent.Kind.SUPPLIER, actor=actor,
                          webhook_event=webhook_event,
                          payload={"shipment": shipment_info.shipment_id,
@@ -302,6 +318,7 @@ def _apply_shipments(*, order: Order, info: SupplierOrderInfo, actor: Actor,
     if info.shipments:
         _update_quantities_shipped(order)
         _check_shipments(order=order, actor=actor, webhook_event=webhook_event)
+    return new_shipments
 
 
 def _update_quantities_shipped(order: Order) -> None:
@@ -355,6 +372,12 @@ def _check_shipments(*, order: Order, actor: Actor, webhook_event) -> None:
                              % {"id": shipment.supplier_shipment_id})
                 logger.warning("shipment_mismatch", shipment=shipment.supplier_shipment_id,
                                issues=issues)
+                notifications.alert_staff(
+                    kind=notifications.AlertKind.NEEDS_ATTENTION, order=order,
+                    dedup_key=f"shipment-issues:{shipment.pk}:{len(issues)}",
+                    subject=_("Shipment %(id)s of %(order)s does not match the order")
+                    % {"id": shipment.supplier_shipment_id, "order": order.number},
+                    message="\n".join(str(issue) for issue in issues))
 
 
 def _apply_status(*, order: Order, info: SupplierOrderInfo, actor: Actor, webhook_event) -> None:

@@ -1,14 +1,11 @@
 """Demo data for development and trials: idempotent, so `make run` can call it every time."""
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
 
 from customers.models import ClientCompany, PricingTier, ShippingAddress, User
-from inventory.models import Carrier, Grade, Product, SupplierOffer, Warehouse
-from suppliers.models import Supplier
 
 DEMO_PASSWORD = "phoneexport-demo"
 STAFF_EMAIL = "admin@phoneexport.example"
@@ -27,31 +24,23 @@ COMPANIES = [
 ]
 ROLES = [User.Role.ACCOUNT_ADMIN, User.Role.BUYER, User.Role.VIEWER]
 
-# (manufacturer, model, code, storages, colours, base cost of the smallest storage)
-MODELS = [
-    ("Apple", "iPhone 13", "APL-IP13", [128, 256], [("Black", "BLK"), ("Blue", "BLU")], "412.50"),
-    ("Apple", "iPhone 14 Pro", "APL-IP14P", [128, 256], [("Space Black", "SBK")], "655.00"),
-    ("Samsung", "Galaxy S23", "SAM-S23", [128, 256], [("Phantom Black", "PBK")], "385.00"),
-    ("Google", "Pixel 8", "GGL-PX8", [128], [("Obsidian", "OBS"), ("Hazel", "HZL")], "330.00"),
-]
-GRADE_DISCOUNTS = {"A+": Decimal("1.00"), "A": Decimal("0.93"), "B": Decimal("0.82")}
-DEMO_MARKUP = Decimal("1.08")
-
 
 @dataclass(frozen=True)
 class DemoSummary:
     staff_email: str | None
     client_emails: list[str]
-    products: int
 
 
 def seed_demo() -> DemoSummary:
-    """Create or refresh the demo companies, users and catalogue; safe to run any number of times."""
+    """Create or refresh the demo companies and users; safe to run any number of times.
+
+    The catalogue is not seeded: it comes from the supplier (the sandbox under `make run`)
+    through the inventory sync, which starts as soon as Celery beat does.
+    """
     with transaction.atomic():
         staff_email = _seed_staff() if settings.DEBUG else None
         client_emails = _seed_companies()
-        products = _seed_catalogue()
-    return DemoSummary(staff_email=staff_email, client_emails=client_emails, products=products)
+    return DemoSummary(staff_email=staff_email, client_emails=client_emails)
 
 
 def _seed_staff() -> str:
@@ -84,32 +73,3 @@ def _seed_companies() -> list[str]:
                                          role=role, language=language)
             emails.append(email)
     return emails
-
-
-def _seed_catalogue() -> int:
-    supplier = Supplier.objects.get(slug="wesellcellular")
-    unlocked = Carrier.objects.get(code="unlocked")
-    warehouse = Warehouse.objects.get(code="wsc")
-    grades = {grade.code: grade for grade in Grade.objects.filter(code__in=GRADE_DISCOUNTS)}
-    count = 0
-    for manufacturer, model_name, code, storages, colours, base_cost in MODELS:
-        for storage_index, storage_gb in enumerate(storages):
-            for colour, colour_code in colours:
-                for grade_code, discount in GRADE_DISCOUNTS.items():
-                    sku = f"{code}-{storage_gb}-{colour_code}-{grade_code}-UNL"
-                    cost = (Decimal(base_cost) * (1 + Decimal("0.15") * storage_index)
-                            * discount).quantize(Decimal("0.01"), ROUND_HALF_UP)
-                    product, _ = Product.objects.update_or_create(sku=sku, defaults={
-                        "manufacturer": manufacturer, "model_name": model_name,
-                        "storage_gb": storage_gb, "colour": colour, "grade": grades[grade_code],
-                        "carrier": unlocked, "warehouse": warehouse,
-                        "sell_price": (cost * DEMO_MARKUP).quantize(Decimal("0.01"), ROUND_HALF_UP)})
-                    SupplierOffer.objects.update_or_create(
-                        supplier=supplier, supplier_sku=sku,
-                        defaults={"product": product, "manufacturer": manufacturer,
-                                  "model_name": model_name, "storage_gb": storage_gb,
-                                  "colour": colour, "grade_code": grade_code,
-                                  "carrier_code": "Unlocked", "warehouse_code": "wsc-direct",
-                                  "quantity": 25 + 10 * count % 90, "cost_price": cost})
-                    count += 1
-    return count

@@ -76,7 +76,8 @@ ROOT_URLCONF = "phoneexport.urls"
 WSGI_APPLICATION = "phoneexport.wsgi.application"
 ASGI_APPLICATION = "phoneexport.asgi.application"
 AUTH_USER_MODEL = "customers.User"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
@@ -147,7 +148,11 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="phoneexport")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Not 1: with the thread pool on Redis, kombu's blocking loop waits up to 2 s whenever every
+# prefetch slot is taken, so a prefetch of one drains a 16-thread pool at a few tasks a second.
+# Prefetched messages are unacknowledged (late acks): a dead worker's come back after the
+# visibility timeout, and every task is safe to run twice (docs/operations.md).
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=64)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -156,6 +161,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Defaults; django-celery-beat copies them into the database, where staff edit them.
 CELERY_BEAT_SCHEDULE = {
+    "inventory-delta-sync": {
+        "task": "inventory.tasks.sync_inventory_delta",
+        "schedule": timedelta(seconds=env.float("INVENTORY_DELTA_SYNC_SECONDS", default=300.0)),
+    },
+    "inventory-full-sync": {
+        "task": "inventory.tasks.sync_inventory_full",
+        "schedule": timedelta(seconds=env.float("INVENTORY_FULL_SYNC_SECONDS", default=3600.0)),
+    },
     "sweep-webhook-events": {
         "task": "suppliers.tasks.sweep_webhook_events",
         "schedule": timedelta(seconds=60),
@@ -171,6 +184,10 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "phoneexport.tasks.record_worker_heartbeat",
         "schedule": timedelta(seconds=env.int("WORKER_HEARTBEAT_SECONDS", default=30)),
+    },
+    "sweep-notifications": {
+        "task": "notifications.tasks.sweep_notifications",
+        "schedule": timedelta(seconds=env.float("NOTIFICATION_SWEEP_SECONDS", default=60.0)),
     },
 }
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
@@ -254,6 +271,45 @@ RECONCILE_AFTER_SECONDS = env.float("RECONCILE_AFTER_SECONDS", default=900.0)
 
 # The sandbox supplier is test and demo equipment: it refuses to start unless enabled.
 SANDBOX_SUPPLIER_ENABLED = env.bool("SANDBOX_SUPPLIER_ENABLED", default=DEBUG)
+
+# --- Notifications (see ../docs/notifications.md) ------------------------------------------
+# One SMTP conversation never blocks a worker for long (Django's default is no timeout).
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30.0)
+# A failed send is retried after about NOTIFICATION_RETRY_BASE_SECONDS, doubling up to the
+# cap; after NOTIFICATION_MAX_ATTEMPTS attempts it is failed, shown and re-sendable in admin.
+NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=60.0)
+NOTIFICATION_RETRY_CAP_SECONDS = env.float("NOTIFICATION_RETRY_CAP_SECONDS", default=3600.0)
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+# A claim older than this belongs to a dead worker: no task outlives the hard time limit.
+NOTIFICATION_CLAIM_TIMEOUT_SECONDS = env.float("NOTIFICATION_CLAIM_TIMEOUT_SECONDS",
+                                               default=CELERY_TASK_TIME_LIMIT + 60)
+# Staff are alerted once per window when this many webhooks fail their signature check in it.
+WEBHOOK_SIGNATURE_ALERT_THRESHOLD = env.int("WEBHOOK_SIGNATURE_ALERT_THRESHOLD", default=10)
+WEBHOOK_SIGNATURE_ALERT_WINDOW_SECONDS = env.int("WEBHOOK_SIGNATURE_ALERT_WINDOW_SECONDS",
+                                                 default=300)
+
+# --- Inventory and prices (docs/inventory.md) ---------------------------------------------
+# The sync schedules are "inventory-delta-sync" and "inventory-full-sync" in CELERY_BEAT_SCHEDULE.
+# Items asked for per feed page (the supplier allows 1 to 1000), and applied per transaction.
+INVENTORY_SYNC_PAGE_SIZE = env.int("INVENTORY_SYNC_PAGE_SIZE", default=500)
+INVENTORY_SYNC_BATCH_SIZE = env.int("INVENTORY_SYNC_BATCH_SIZE", default=10000)
+# A delta sync asks for changes since the last successful sync started, less this margin for
+# the difference between the supplier's clock and ours.
+INVENTORY_DELTA_OVERLAP_SECONDS = env.int("INVENTORY_DELTA_OVERLAP_SECONDS", default=300)
+# A complete feed that would take more than this share (%) of the products on sale out of stock
+# at once waits for staff to confirm the removals: a broken export must not empty the catalogue.
+INVENTORY_MAX_REMOVAL_PERCENT = Decimal(env.str("INVENTORY_MAX_REMOVAL_PERCENT", default="20"))
+# A supplier cost that moves by more than this (%) at once is flagged for staff.
+INVENTORY_COST_CHANGE_ALERT_PERCENT = Decimal(
+    env.str("INVENTORY_COST_CHANGE_ALERT_PERCENT", default="15"))
+# A sync that shows no progress for this long has died: another sync may take its lock.
+INVENTORY_SYNC_LOCK_STALE_SECONDS = env.int("INVENTORY_SYNC_LOCK_STALE_SECONDS", default=900)
+# The sync tasks' own limits: a large full feed outlasts CELERY_TASK_*_TIME_LIMIT. The hard
+# limit must stay below CELERY_VISIBILITY_TIMEOUT, or a long sync would be delivered twice.
+INVENTORY_SYNC_SOFT_TIME_LIMIT = env.int("INVENTORY_SYNC_SOFT_TIME_LIMIT", default=1500)
+INVENTORY_SYNC_TIME_LIMIT = env.int("INVENTORY_SYNC_TIME_LIMIT", default=1800)
+# Rejected items kept on a sync run with their reasons (every one is counted).
+INVENTORY_MAX_RECORDED_REJECTIONS = env.int("INVENTORY_MAX_RECORDED_REJECTIONS", default=1000)
 
 # --- Auth and passwords -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from customers.views import set_language
@@ -13,6 +13,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("account/notifications/", include("notifications.urls")),
+    path("prices/", include("inventory.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("webhooks/suppliers/<slug:slug>/", SupplierWebhookView.as_view(),
          name="supplier-webhook"),

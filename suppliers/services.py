@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications import services as notifications
 from orders import services as order_services
 from orders.errors import OrderError
 from orders.models import Order, OrderEvent
@@ -291,7 +292,17 @@ def _record_auth_failure(*, claim: Claim, error: SupplierAuthError) -> None:
         newly_paused = Supplier.objects.filter(
             pk=supplier_order.supplier_id, forwarding_paused_at__isnull=True).update(
             forwarding_paused_at=now, forwarding_paused_reason=error.message)
-        if not newly_paused:  # a failed probe: wait a full probe interval again
+        if newly_paused:
+            supplier = supplier_order.supplier
+            notifications.alert_staff(
+                kind=notifications.AlertKind.SUPPLIER_AUTH_FAILURE,
+                dedup_key=f"{supplier.slug}:{now.isoformat()}",
+                subject=_("Forwarding to %(supplier)s is paused: credentials refused")
+                % {"supplier": supplier.name},
+                message=_("%(supplier)s refused our credentials or configuration: %(error)s. "
+                          "Orders wait and are sent once it accepts them again.")
+                % {"supplier": supplier.name, "error": error.message})
+        else:  # a failed probe: wait a full probe interval again
             Supplier.objects.filter(pk=supplier_order.supplier_id).update(
                 forwarding_paused_at=now)
     logger.error("supplier_forwarding_paused", supplier=claim.supplier_order.supplier.slug,

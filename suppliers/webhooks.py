@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from notifications import services as notifications
 from orders import services as order_services
 from phoneexport.queueing import enqueue_on_commit
 from suppliers import tasks as supplier_tasks
@@ -64,6 +65,7 @@ def receive_webhook(*, supplier: Supplier, body: bytes, headers: Mapping[str, st
         adapter.verify_webhook(body=body, headers=headers)
     except WebhookVerificationError as exc:
         logger.warning("webhook_refused", supplier=supplier.slug, reason=exc.reason)
+        notifications.record_bad_webhook_signature(supplier_slug=supplier.slug)
         raise WebhookRefused(status=401, code=exc.reason,
                              message="The webhook signature could not be verified.") from exc
     lowered = {name.lower(): value for name, value in headers.items()}

@@ -1,3 +1,4 @@
+import importlib
 import os
 import shutil
 import subprocess
@@ -202,3 +203,18 @@ def start_sandbox(settings):
     yield start
     for sandbox in started:
         sandbox.stop()
+
+
+# The rows that data migrations create: a transactional test's flush removes them.
+REFERENCE_DATA = [("suppliers.migrations.0002_wesellcellular", "add_wesellcellular"),
+                  ("inventory.migrations.0003_vocabularies", "add_vocabularies"),
+                  ("inventory.migrations.0005_default_pricing_rule", "add_default_rule")]
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """The supplier, vocabularies and default pricing rule, for tests that commit for real."""
+    from django.apps import apps
+
+    for module, function in REFERENCE_DATA:
+        getattr(importlib.import_module(module), function)(apps, None)

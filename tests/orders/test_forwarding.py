@@ -78,7 +78,7 @@ def test_place_order_reserves_stock_and_queues_forwarding_after_commit(
         buyer, product, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         order = place(buyer, product, quantity=3, po_reference="PO-77")
-    assert len(callbacks) == 1
+    assert callbacks  # forwarding (and the emails) wait for the commit
     assert order.number == f"PE-{order.pk:06d}"
     assert order.status == OrderStatus.PLACED
     assert order.total == Decimal("1350.00") and order.cost_total == Decimal("1237.50")

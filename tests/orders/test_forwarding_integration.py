@@ -24,8 +24,7 @@ from suppliers.services import sweep_supplier_orders
 from tests.conftest import sandbox_environment, wait_until
 from tests.factories import DEMO_SHIP_TO, ProductFactory, UserFactory
 
-# serialized_rollback: the flush after each test would drop the grades and the supplier.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 State = SupplierOrder.ForwardingState
 # Short waits so that a test sees retries and take-overs in seconds.
 WORKER_ENV = {"FORWARDING_RETRY_BASE_SECONDS": "0.2", "FORWARDING_RETRY_CAP_SECONDS": "1",

@@ -36,6 +36,22 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# Benchmarks: production settings on the machine's PostgreSQL and Redis, in databases of
+# their own (they empty the order and catalogue tables).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/phoneexport_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/1
+bench: export DATABASE_URL = $(BENCH_DATABASE_URL)
+bench: export REDIS_URL = $(BENCH_REDIS_URL)
+bench: export SECRET_KEY ?= benchmark-only-secret-key-never-used-elsewhere
+bench: export DEBUG = false
+bench: export SECURE_SSL_REDIRECT = false
+bench: export LOG_LEVEL = WARNING
+bench: export CELERY_QUEUE = phoneexport-bench
+bench: install
+	$(BIN)/python manage.py ensure_database
+	$(BIN)/python manage.py migrate --no-input --verbosity 0
+	$(BIN)/python manage.py bench $(BENCHMARKS)
+
 messages:
 	$(BIN)/python manage.py makemessages --all --ignore=.venv --ignore=var --no-obsolete
 

@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`: each measures one figure beside a bare baseline of the same run."""

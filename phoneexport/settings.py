@@ -194,8 +194,11 @@ DJANGO_STRUCTLOG_CELERY_ENABLED = True
 
 # --- Email ------------------------------------------------------------------------------
 # Default: each message becomes a file in var/mail, readable and never sent.
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://")
 vars().update(EMAIL_CONFIG)
+if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("filebased.EmailBackend") and \
+        not EMAIL_CONFIG.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PhoneExport <orders@phoneexport.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The staff mailbox that receives every order event and every alert.

@@ -123,14 +123,19 @@ def notify_order_event(*, order: Order, event: str, shipment: Shipment | None = 
     recorded = set(Notification.objects.filter(dedup_key__in=keys.values())
                    .values_list("dedup_key", flat=True))
     created = []
+    # Recipients who read the same language and version share one rendering.
+    renderings: dict[tuple[str, bool, bool], emails.RenderedEmail] = {}
     for recipient, key in keys.items():
         if key in recorded:
             continue
-        with translation.override(recipient.language):
-            rendered = emails.render_order_email(
-                order=order, event=event, shipment=shipment, reason=reason,
-                for_staff=recipient.for_staff,
-                preferences_url=_preferences_url() if recipient.user else "")
+        version = (recipient.language, recipient.for_staff, recipient.user is not None)
+        if version not in renderings:
+            with translation.override(recipient.language):
+                renderings[version] = emails.render_order_email(
+                    order=order, event=event, shipment=shipment, reason=reason,
+                    for_staff=recipient.for_staff,
+                    preferences_url=_preferences_url() if recipient.user else "")
+        rendered = renderings[version]
         notification = _record(
             dedup_key=key, kind=Notification.Kind.ORDER_EVENT, event=event, order=order,
             recipient_email=recipient.email, recipient_user=recipient.user,

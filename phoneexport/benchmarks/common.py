@@ -44,32 +44,41 @@ def print_table(title: str, headers: list[str], rows: list[list[object]], notes:
         print(f"  {note}")
 
 
-def start_worker(*, env: dict[str, str], concurrency: int, include: str = "",
-                 log_name: str = "bench-worker") -> subprocess.Popen:
-    """A worker process as production runs it (thread pool), logging to var/."""
+# One worker process per core: a process runs Python on one core at a time.
+WORKER_PROCESSES = os.cpu_count() or 1
+
+
+def start_workers(*, env: dict[str, str], concurrency: int, include: str = "",
+                  log_name: str = "bench-worker") -> list[subprocess.Popen]:
+    """Worker processes as production runs them (thread pools), logging to var/."""
     command = [sys.executable, "-m", "celery", "-A", "phoneexport", "worker", "--pool",
                "threads", "--concurrency", str(concurrency), "--loglevel", "WARNING",
                "--without-gossip", "--without-mingle", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE]
     if include:
         command += ["--include", include]
-    log_path = Path(settings.VAR_DIR) / f"{log_name}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as log:
-        worker = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log,
-                                  stderr=subprocess.STDOUT)
-    time.sleep(3)  # connect and start the pool before the clock starts
-    if worker.poll() is not None:
-        raise SystemExit(f"The benchmark worker exited: see {log_path}")
-    return worker
+    workers = []
+    for number in range(WORKER_PROCESSES):
+        log_path = Path(settings.VAR_DIR) / f"{log_name}-{number}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "wb") as log:
+            workers.append(subprocess.Popen(
+                [*command, "--hostname", f"{log_name}-{number}@%h"], cwd=ROOT,
+                env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT))
+    time.sleep(3)  # connect and start the pools before the clock starts
+    if any(worker.poll() is not None for worker in workers):
+        raise SystemExit(f"A benchmark worker exited: see var/{log_name}-*.log")
+    return workers
 
 
-def stop_worker(worker: subprocess.Popen) -> None:
-    worker.terminate()
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
 
 def wait_for(condition, *, timeout: float, interval: float = 0.05) -> float:

@@ -24,7 +24,7 @@ from orders.models import Order
 from orders.services import LineRequest, place_order
 from phoneexport.benchmarks import tasks as benchmark_tasks
 from phoneexport.benchmarks.common import (
-    median, percentile, print_table, start_worker, stop_worker, wait_for,
+    WORKER_PROCESSES, median, percentile, print_table, start_workers, stop_workers, wait_for,
 )
 from suppliers.models import Supplier, SupplierOrder
 from suppliers.sandbox import Faults, SandboxConfig, SandboxSupplier
@@ -66,7 +66,8 @@ def run() -> None:
           ""],
          [f"placement -> acceptance p95 at {STEADY_RATE} orders/s",
           f"{percentile(latencies, 0.95):.3f} s", "< 2 s"]],
-        [f"worker: --pool threads --concurrency {CONCURRENCY}, prefetch multiplier "
+        [f"workers: {WORKER_PROCESSES} processes, each --pool threads --concurrency "
+         f"{CONCURRENCY}, prefetch multiplier "
          f"{settings.CELERY_WORKER_PREFETCH_MULTIPLIER}, late acknowledgement; "
          "PostgreSQL and Redis on this machine",
          f"orders that needed more than one attempt: {retried}",
@@ -110,7 +111,7 @@ def _prepare(sandbox: SandboxSupplier) -> tuple[User, list[str]]:
 
 def _bare_task_rate(worker_env: dict[str, str]) -> float:
     cache.set(benchmark_tasks.DONE_KEY, 0, timeout=None)
-    worker = start_worker(env=worker_env, concurrency=CONCURRENCY,
+    workers = start_workers(env=worker_env, concurrency=CONCURRENCY,
                           include="phoneexport.benchmarks.tasks")
     try:
         started = time.time()
@@ -119,7 +120,7 @@ def _bare_task_rate(worker_env: dict[str, str]) -> float:
         finished = wait_for(lambda: cache.get(benchmark_tasks.DONE_KEY) >= BARE_TASKS,
                             timeout=600)
     finally:
-        stop_worker(worker)
+        stop_workers(workers)
     return BARE_TASKS / (finished - started)
 
 
@@ -136,13 +137,13 @@ def _drain_rate(worker_env: dict[str, str], buyer: User, skus: list[str]) -> tup
     with ThreadPoolExecutor(max_workers=4) as pool:
         orders = list(pool.map(lambda n: _place(buyer, skus[n % len(skus)]),
                                range(QUEUED_ORDERS)))
-    worker = start_worker(env=worker_env, concurrency=CONCURRENCY)
+    workers = start_workers(env=worker_env, concurrency=CONCURRENCY)
     try:
         queued = SupplierOrder.objects.filter(order__in=orders)
         wait_for(lambda: queued.filter(forwarding_state="forwarded").count() == len(orders),
                  timeout=1200, interval=0.5)
     finally:
-        stop_worker(worker)
+        stop_workers(workers)
     span = queued.aggregate(first=Min("first_attempted_at"), last=Max("forwarded_at"))
     retried = queued.filter(attempts__gt=1).count()
     return len(orders) / (span["last"] - span["first"]).total_seconds(), retried
@@ -150,7 +151,7 @@ def _drain_rate(worker_env: dict[str, str], buyer: User, skus: list[str]) -> tup
 
 def _steady_latencies(worker_env: dict[str, str], buyer: User, skus: list[str]) -> list[float]:
     """Place orders at a steady rate while the worker runs; time placement to acceptance."""
-    worker = start_worker(env=worker_env, concurrency=CONCURRENCY)
+    workers = start_workers(env=worker_env, concurrency=CONCURRENCY)
     try:
         orders = []
         started = time.monotonic()
@@ -161,6 +162,6 @@ def _steady_latencies(worker_env: dict[str, str], buyer: User, skus: list[str]) 
         wait_for(lambda: queued.filter(forwarding_state="forwarded").count() == len(orders),
                  timeout=600, interval=0.5)
     finally:
-        stop_worker(worker)
+        stop_workers(workers)
     return [(forwarded_at - created_at).total_seconds()
             for forwarded_at, created_at in queued.values_list("forwarded_at", "order__created_at")]

@@ -27,7 +27,7 @@ from customers.models import ClientCompany, User
 from orders.models import Order, OrderLine, format_order_number
 from orders.states import OrderStatus
 from phoneexport.benchmarks.common import (
-    ROOT, print_table, start_worker, stop_worker, wait_for,
+    ROOT, WORKER_PROCESSES, print_table, start_workers, stop_workers, wait_for,
 )
 from suppliers.models import Supplier, SupplierOrder, WebhookEvent
 
@@ -66,7 +66,8 @@ def run() -> None:
           ">= 500/s"]],
         [f"{len(LIFECYCLE) * ORDERS} signed events for {ORDERS} orders; "
          f"{CONNECTIONS} keep-alive connections",
-         f"gunicorn {' '.join(GUNICORN)}; worker --pool threads --concurrency "
+         f"gunicorn {' '.join(GUNICORN)}; workers: {WORKER_PROCESSES} processes, each "
+         f"--pool threads --concurrency "
          f"{WORKER_CONCURRENCY}, prefetch multiplier {settings.CELERY_WORKER_PREFETCH_MULTIPLIER}",
          f"machine: {os.cpu_count()} cores, PostgreSQL and Redis on it"])
 
@@ -203,13 +204,13 @@ def _load(port: int, requests_file: Path, *, path: str) -> dict:
 
 def _applied_rate(secret: str, *, expected: int) -> float:
     """Start a worker on the events the endpoint queued; time it applying all of them."""
-    worker = start_worker(env={"WESELLCELLULAR_WEBHOOK_SECRET": secret},
+    workers = start_workers(env={"WESELLCELLULAR_WEBHOOK_SECRET": secret},
                           concurrency=WORKER_CONCURRENCY, log_name="bench-webhook-worker")
     events = WebhookEvent.objects.filter(webhook_id__startswith="measured_")
     try:
         wait_for(lambda: events.filter(processed_at__isnull=False).count() >= expected,
                  timeout=1200, interval=0.5)
     finally:
-        stop_worker(worker)
+        stop_workers(workers)
     span = events.aggregate(first=Min("processed_at"), last=Max("processed_at"))
     return expected / max((span["last"] - span["first"]).total_seconds(), 0.001)

@@ -1,5 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from suppliers import webhooks
 from suppliers.models import Supplier, SupplierOrder, WebhookEvent
 
 
@@ -34,6 +37,16 @@ class WebhookEventAdmin(admin.ModelAdmin):
     list_select_related = ["supplier", "order"]
     date_hierarchy = "received_at"
     readonly_fields = [field.name for field in WebhookEvent._meta.fields]
+    actions = ["reprocess"]
+
+    @admin.action(description=_("Process again from the stored body"))
+    def reprocess(self, request, queryset):
+        for event in queryset:
+            webhooks.reprocess(event=event)
+        count = queryset.count()
+        self.message_user(request, ngettext("%(count)d event queued for processing.",
+                                            "%(count)d events queued for processing.", count)
+                          % {"count": count}, messages.SUCCESS)
 
     def has_add_permission(self, request):
         return False

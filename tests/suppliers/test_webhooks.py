@@ -352,3 +352,19 @@ def test_reconciliation_recovers_dropped_webhooks(start_sandbox, order, settings
     order.refresh_from_db()
     assert order.status == OrderStatus.SHIPPED
     assert order.shipments.count() == 1
+
+
+def test_staff_can_process_a_stored_event_again(client, admin_client, order):
+    body = event_body("order.accepted", {"order": order_snapshot(order, status="accepted",
+                                                                 version=2)})
+    deliver_and_process(client, body, **signed_headers(body))
+    event = WebhookEvent.objects.get()
+    response = admin_client.post("/admin/suppliers/webhookevent/",
+                                 {"action": "reprocess", "_selected_action": [event.pk]})
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.outcome == WebhookEvent.Outcome.PENDING
+    process_webhook_event(event_id=event.pk)
+    event.refresh_from_db()
+    assert event.outcome == WebhookEvent.Outcome.STALE  # already applied: nothing changes twice
+    assert order.events.filter(to_status=OrderStatus.CONFIRMED).count() == 1

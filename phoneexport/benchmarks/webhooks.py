@@ -12,7 +12,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal

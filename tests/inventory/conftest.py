@@ -10,32 +10,8 @@ import pytest
 from inventory import services
 from inventory.models import SupplierOffer, SyncRun
 from suppliers.models import Supplier
-from suppliers.sandbox import SandboxConfig, SandboxSupplier
+from suppliers.sandbox import SandboxSupplier
 from suppliers.sandbox.catalogue import CatalogueItem
-from suppliers.sandbox.config import DEFAULT_WEBHOOK_SECRET
-
-API_KEY = "test-inventory-api-key"
-
-
-@pytest.fixture
-def start_sandbox(settings):
-    """Start a sandbox supplier (real HTTP, in-process) and point the adapter at it."""
-    started: list[SandboxSupplier] = []
-
-    def start(**overrides: Any) -> SandboxSupplier:
-        config = SandboxConfig(**{"api_key": API_KEY, "skus": 300, "seed": 7, **overrides})
-        sandbox = SandboxSupplier(config).start()
-        started.append(sandbox)
-        settings.SUPPLIER_TRANSPORT = "direct"
-        settings.WESELLCELLULAR_API_URL = sandbox.base_url
-        settings.WESELLCELLULAR_API_KEY = API_KEY
-        settings.WESELLCELLULAR_WEBHOOK_SECRET = DEFAULT_WEBHOOK_SECRET
-        return sandbox
-
-    yield start
-    for sandbox in started:
-        sandbox.stop()
-
 
 @pytest.fixture
 def sandbox(start_sandbox) -> SandboxSupplier:

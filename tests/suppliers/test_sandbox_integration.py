@@ -79,7 +79,7 @@ def test_a_shipped_order_cannot_be_cancelled(start_sandbox, route):
 
 
 def test_page_through_a_10000_sku_feed(start_sandbox, route):
-    sandbox = start_sandbox(route=route, skus=10_000)
+    start_sandbox(route=route, skus=10_000)
     adapter = get_adapter("wesellcellular")
     pages = list(adapter.iter_inventory(page_size=1000))
     skus = [item.sku for page in pages for item in page.items]

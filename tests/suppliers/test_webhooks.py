@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from standardwebhooks.webhooks import Webhook
 
 from orders import services
-from orders.models import Order, OrderEvent, ShipmentImei
+from orders.models import OrderEvent, ShipmentImei
 from orders.services import LineRequest
 from orders.states import OrderStatus
 from suppliers import services as supplier_services

@@ -94,17 +94,6 @@ def stop_worker(worker: subprocess.Popen) -> None:
         worker.wait()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
-    """A worker shared by the tests that only need tasks to run somewhere.
-
-    Tests that use it must commit what the worker reads (`django_db(transaction=True)`).
-    """
-    worker = spawn_worker(name="shared")
-    yield worker
-    stop_worker(worker)
-
-
 @pytest.fixture
 def start_worker(django_db_setup):
     """Start workers with extra environment (a sandbox's URL, short timeouts...)."""

@@ -56,7 +56,8 @@ def test_healthz_on_postgres_and_redis(client):
     assert body["broker"]["transport"] == "redis"
 
 
-def test_a_task_sent_by_the_web_process_runs_in_the_worker(celery_worker_process):
+def test_a_task_sent_by_the_web_process_runs_in_the_worker(start_worker):
+    worker = start_worker(name="heartbeat")
     sent_at = time.time()
     record_worker_heartbeat.delay()
 
@@ -66,7 +67,7 @@ def test_a_task_sent_by_the_web_process_runs_in_the_worker(celery_worker_process
 
     heartbeat = wait_until(heartbeat_after_send, timeout=60)
     assert heartbeat["hostname"]
-    assert celery_worker_process.poll() is None
+    assert worker.poll() is None
 
 
 def _epoch(iso: str) -> float:

@@ -245,8 +245,9 @@ SUPPLIER_ADAPTERS = {
 # about FORWARDING_RETRY_BASE_SECONDS, doubling up to FORWARDING_RETRY_CAP_SECONDS.
 FORWARDING_RETRY_BASE_SECONDS = env.float("FORWARDING_RETRY_BASE_SECONDS", default=1.0)
 FORWARDING_RETRY_CAP_SECONDS = env.float("FORWARDING_RETRY_CAP_SECONDS", default=180.0)
-# Waits up to this long ride on a broker countdown; longer ones wait for the sweeper.
-FORWARDING_COUNTDOWN_MAX_SECONDS = env.float("FORWARDING_COUNTDOWN_MAX_SECONDS", default=60.0)
+# Retries (forwarding, webhook processing) due within this long ride on a broker countdown;
+# longer waits are left to the sweepers.
+RETRY_COUNTDOWN_MAX_SECONDS = env.float("RETRY_COUNTDOWN_MAX_SECONDS", default=60.0)
 # After this long without success an order needs attention and staff are told.
 FORWARDING_DEADLINE_SECONDS = env.float("FORWARDING_DEADLINE_SECONDS", default=24 * 3600)
 # A claim older than this belongs to a worker that died mid-call: the sweeper takes it back.

@@ -190,7 +190,7 @@ def _record_transient_failure(*, claim: Claim, error: TransientSupplierError) ->
         supplier_order.forwarding_state = State.PENDING
         supplier_order.next_attempt_at = now + timedelta(seconds=delay)
         supplier_order.save()
-        if delay <= settings.FORWARDING_COUNTDOWN_MAX_SECONDS:
+        if delay <= settings.RETRY_COUNTDOWN_MAX_SECONDS:
             enqueue_on_commit(supplier_tasks.forward_supplier_order, supplier_order.pk,
                               countdown=delay)
     logger.warning("order_forwarding_retry", error=error.message, delay=round(delay, 3),

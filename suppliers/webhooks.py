@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from inventory import services as inventory_services
 from notifications import services as notifications
 from orders import services as order_services
 from phoneexport.queueing import enqueue_on_commit
@@ -163,9 +164,7 @@ def _matching_supplier_order(*, supplier: Supplier, info) -> SupplierOrder | Non
 
 
 def _apply_inventory_event(*, event: WebhookEvent, parsed: SupplierEvent) -> str:
-    from inventory.services import apply_inventory_items
-
-    run = apply_inventory_items(supplier=event.supplier, items=parsed.inventory_items,
+    run = inventory_services.apply_inventory_items(supplier=event.supplier, items=parsed.inventory_items,
                                 rejected=parsed.rejected_items)
     return _finish(event, outcome=Outcome.APPLIED, error=run.error_summary())
 
@@ -192,7 +191,7 @@ def _retry_later(event: WebhookEvent, *, outcome: str, error: str) -> str:
     event.error = error
     event.next_attempt_at = timezone.now() + timedelta(seconds=delay)
     event.save(update_fields=["outcome", "error", "attempts", "next_attempt_at"])
-    if delay <= settings.FORWARDING_COUNTDOWN_MAX_SECONDS:
+    if delay <= settings.RETRY_COUNTDOWN_MAX_SECONDS:
         enqueue_on_commit(supplier_tasks.process_webhook_event, event.pk, countdown=delay)
     return outcome
 

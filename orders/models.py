@@ -38,6 +38,10 @@ class Order(models.Model):
     shipping_method = models.CharField(_("shipping method"), max_length=40, default="ground")
     po_reference = models.CharField(_("PO reference"), max_length=100, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # The client's Idempotency-Key (API) or checkout form token: a repeated request answers
+    # the order it already created.
+    request_key = models.CharField(_("request key"), max_length=100, null=True, blank=True,
+                                   editable=False)
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     subtotal = models.DecimalField(_("subtotal"), max_digits=14, decimal_places=2, default=0)
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=0)
@@ -56,6 +60,11 @@ class Order(models.Model):
                          name="order_company_status"),
             models.Index(fields=["status", "status_changed_at"], name="order_status_age"),
             models.Index(fields=["-created_at"], name="order_recent"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "request_key"],
+                                    condition=Q(request_key__isnull=False),
+                                    name="unique_request_key_per_company"),
         ]
 
     def __str__(self):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import ClientCompany, User
 from inventory.models import Product, SupplierOffer
+from inventory.selectors import client_prices
 from notifications import services as notifications
 from orders.errors import (
     InvalidAddress, InvalidOrder, NotAllowedToOrder, NotCancellable, OrderBusy, OrderError,
@@ -135,17 +136,41 @@ def _merge_lines(lines: Iterable[LineRequest]) -> dict[str, int]:
 
 def place_order(*, company: ClientCompany, user: User, lines: Iterable[LineRequest],
                 ship_to: Mapping[str, object], po_reference: str = "", notes: str = "",
-                shipping_method: str = "ground", ip_address: str | None = None) -> Order:
+                shipping_method: str = "ground", ip_address: str | None = None,
+                request_key: str | None = None) -> Order:
     """Reserve stock, record the order and queue it for the supplier, atomically.
 
     Concurrent buyers of the last units are serialised on the offers' row locks, so stock is
     never oversold. The forwarding task is enqueued only once the transaction has committed;
     if that enqueue is lost, the sweeper finds the order due and sends it.
+
+    A `request_key` already used by the company answers the order it created, so a retried
+    API call or a double-submitted checkout never makes a second order.
     """
     if not (user.can_order and user.company_id == company.pk and company.is_active):
         raise NotAllowedToOrder()
     quantities = _merge_lines(lines)
     snapshot = clean_ship_to(ship_to)
+    if request_key:
+        existing = Order.objects.filter(company=company, request_key=request_key).first()
+        if existing is not None:
+            return existing
+    try:
+        return _place_order(company=company, user=user, quantities=quantities, ship_to=snapshot,
+                            po_reference=po_reference, notes=notes,
+                            shipping_method=shipping_method, ip_address=ip_address,
+                            request_key=request_key)
+    except IntegrityError:
+        # A concurrent request with the same key won the insert.
+        if request_key:
+            existing = Order.objects.filter(company=company, request_key=request_key).first()
+            if existing is not None:
+                return existing
+        raise
+
+
+def _place_order(*, company, user, quantities, ship_to, po_reference, notes, shipping_method,
+                 ip_address, request_key) -> Order:
     with transaction.atomic():
         products = {product.sku: product for product in Product.objects.select_related(
             "grade", "carrier").filter(sku__in=quantities, is_active=True,
@@ -165,8 +190,9 @@ def place_order(*, company: ClientCompany, user: User, lines: Iterable[LineReque
                                  "please order them separately."))
         supplier = suppliers.pop()
         order = _create_order(company=company, user=user, products=products, offers=offers,
-                              quantities=quantities, ship_to=snapshot, po_reference=po_reference,
-                              notes=notes, shipping_method=shipping_method)
+                              quantities=quantities, ship_to=ship_to, po_reference=po_reference,
+                              notes=notes, shipping_method=shipping_method,
+                              request_key=request_key)
         for product in products.values():
             SupplierOffer.objects.filter(pk=offers[product.pk].pk).update(
                 reserved_quantity=F("reserved_quantity") + quantities[product.sku])
@@ -205,19 +231,21 @@ def _check_stock(products: dict[str, Product], offers: dict[int, SupplierOffer],
 
 
 def _create_order(*, company, user, products, offers, quantities, ship_to, po_reference, notes,
-                  shipping_method) -> Order:
+                  shipping_method, request_key) -> Order:
     currency = {product.currency for product in products.values()}
     if len(currency) != 1:
         raise InvalidOrder(_("These products are priced in different currencies."))
     order = Order.objects.create(
         company=company, placed_by=user, status=S.PLACED, ship_to=ship_to,
         shipping_method=shipping_method, po_reference=po_reference.strip(), notes=notes.strip(),
-        currency=currency.pop(), stock_reserved=True)
+        currency=currency.pop(), stock_reserved=True, request_key=request_key or None)
     order.number = format_order_number(order.pk)
+    # The client pays what its catalogue and price list show, rules of its own included.
+    prices = client_prices(company=company, products=products.values())
     lines = [OrderLine(order=order, product=product, sku=sku,
                        supplier_sku=offers[product.pk].supplier_sku,
                        description=product.description, quantity=quantities[sku],
-                       unit_price=product.sell_price, unit_cost=offers[product.pk].cost_price)
+                       unit_price=prices[product.pk], unit_cost=offers[product.pk].cost_price)
              for sku, product in sorted(products.items())]
     OrderLine.objects.bulk_create(lines)
     order.subtotal = order.total = sum((line.line_total for line in lines), Decimal("0"))

@@ -97,6 +97,17 @@ def test_place_order_refuses_more_than_is_available(buyer, product):
     assert Order.objects.count() == 1
 
 
+def test_a_repeated_request_key_answers_the_same_order(buyer, product):
+    first = place(buyer, product, request_key="po-7781")
+    again = place(buyer, product, request_key="po-7781")
+
+    assert again.pk == first.pk
+    assert Order.objects.count() == 1
+    assert SupplierOffer.objects.get().reserved_quantity == 2
+    other_company_buyer = UserFactory()
+    assert place(other_company_buyer, product, request_key="po-7781").pk != first.pk
+
+
 def test_a_viewer_cannot_order(product):
     viewer = UserFactory(role="viewer")
     with pytest.raises(NotAllowedToOrder):

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from notifications.models import Event, Notification
 from orders.models import Order, Shipment
+from orders.states import OrderStatus
 
 # The one place that knows how each shipping company tracks a parcel.
 TRACKING_URLS = {
@@ -119,12 +120,13 @@ def _one_line(text: str) -> str:
 
 
 def render_order_email(*, order: Order, event: str, shipment: Shipment | None = None,
-                       reason: str = "", for_staff: bool = False,
+                       status: str | None = None, reason: str = "", for_staff: bool = False,
                        preferences_url: str = "") -> RenderedEmail:
     """The email for one order event, in the active language.
 
     `shipment` is the one this event is about (its tracking is highlighted and its IMEIs
-    attached); every shipment of the order is listed.
+    attached); every shipment of the order is listed. `status` is the order's status when
+    the event happened (by default, its status now).
     """
     event = Event(event)
     lines = list(order.lines.all())
@@ -133,7 +135,7 @@ def render_order_email(*, order: Order, event: str, shipment: Shipment | None = 
         "order_ref": _order_reference(order),
         "company_name": order.company.name,
         "account_number": order.company.account_number,
-        "status_label": order.get_status_display(),
+        "status_label": OrderStatus(status or order.status).label,
         "reason": reason,
         "lines": lines,
         "units": sum(line.quantity for line in lines),

@@ -1,10 +1,12 @@
 """Notifications: who is told what about an order, recorded with the event, sent after commit.
 
-One row per (order, event, recipient) is created in the caller's transaction, with the message
-already rendered in the recipient's language, and the send task is enqueued after commit. A
-unique key makes repeats (retried webhooks, replayed tasks) record nothing more. Sending claims
-the row with a compare-and-set, so a task and the sweeper never both send it; a failure waits
-in the database (`next_attempt_at`, exponential backoff), where the sweeper finds it again.
+One row per (order, event, recipient) is created in the caller's transaction, and the send task
+is enqueued after commit. The row keeps what the message must say as of the event (status,
+reason, shipment); it is rendered in the recipient's language when it is first sent, outside
+the transaction that moved the order, so recording an event stays cheap. A unique key makes
+repeats (retried webhooks, replayed tasks) record nothing more. Sending claims the row with a
+compare-and-set, so a task and the sweeper never both send it; a failure waits in the database
+(`next_attempt_at`, exponential backoff), where the sweeper finds it again.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ logger = structlog.get_logger(__name__)
 
 Status = Notification.Status
 SWEEP_BATCH = 500
+SEND_BATCH = 20  # per task: small enough that one slow SMTP server holds up few messages
 
 # The event each order status announces. `submitted` means the supplier accepted our order;
 # `processing` is the supplier's internal step and tells the client nothing new.
@@ -95,10 +98,23 @@ def _record(**fields) -> Notification | None:
         raise
 
 
+def _record_all(notifications: list[Notification]) -> list[Notification]:
+    """Insert the rows in one statement; one by one if a concurrent call recorded some."""
+    try:
+        with transaction.atomic():
+            return Notification.objects.bulk_create(notifications)
+    except IntegrityError:
+        recorded = [_record(**{field.attname: getattr(notification, field.attname)
+                               for field in Notification._meta.concrete_fields
+                               if not field.primary_key})
+                    for notification in notifications]
+        return [notification for notification in recorded if notification is not None]
+
+
 def _send_after_commit(notification_ids: list[int]) -> None:
     # Rows are pending and due: if this enqueue is lost, the sweeper sends them.
-    for notification_id in notification_ids:
-        enqueue_on_commit(notification_tasks.send_notification, notification_id)
+    if notification_ids:
+        enqueue_on_commit(notification_tasks.send_notifications, notification_ids)
 
 
 def _preferences_url() -> str:
@@ -122,32 +138,16 @@ def notify_order_event(*, order: Order, event: str, shipment: Shipment | None = 
                                         email=recipient.email) for recipient in recipients}
     recorded = set(Notification.objects.filter(dedup_key__in=keys.values())
                    .values_list("dedup_key", flat=True))
-    created = []
-    # Recipients who read the same language and version share one rendering.
-    renderings: dict[tuple[str, bool, bool], emails.RenderedEmail] = {}
-    for recipient, key in keys.items():
-        if key in recorded:
-            continue
-        version = (recipient.language, recipient.for_staff, recipient.user is not None)
-        if version not in renderings:
-            with translation.override(recipient.language):
-                renderings[version] = emails.render_order_email(
-                    order=order, event=event, shipment=shipment, reason=reason,
-                    for_staff=recipient.for_staff,
-                    preferences_url=_preferences_url() if recipient.user else "")
-        rendered = renderings[version]
-        notification = _record(
-            dedup_key=key, kind=Notification.Kind.ORDER_EVENT, event=event, order=order,
-            recipient_email=recipient.email, recipient_user=recipient.user,
-            language=recipient.language, subject=rendered.subject, body_text=rendered.text,
-            body_html=rendered.html, attachments=rendered.attachments,
-            context={"status": order.status, "reason": reason,
-                     "shipment": shipment and shipment.supplier_shipment_id},
-            next_attempt_at=timezone.now())
-        if notification is not None:
-            created.append(notification)
-    if created:
-        _send_after_commit([notification.pk for notification in created])
+    now = timezone.now()
+    created = _record_all([Notification(
+        dedup_key=key, kind=Notification.Kind.ORDER_EVENT, event=event, order=order,
+        recipient_email=recipient.email, recipient_user=recipient.user,
+        language=recipient.language,
+        context={"status": order.status, "reason": reason,
+                 "shipment": shipment and shipment.supplier_shipment_id,
+                 "shipment_pk": shipment and shipment.pk, "for_staff": recipient.for_staff},
+        next_attempt_at=now) for recipient, key in keys.items() if key not in recorded])
+    _send_after_commit([notification.pk for notification in created])
     logger.info("order_event_notified", order_number=order.number, order_event=str(event),
                 recorded=len(created), already_recorded=len(recorded))
     return created
@@ -252,11 +252,21 @@ def _is_permanent(error: OSError) -> bool:
         code >= 500 for code, _message in error.recipients.values())
 
 
-def send_notification(*, notification_id: int) -> None:
+def send_notifications(*, notification_ids: Iterable[int]) -> None:
+    """Send each notification as `send_notification` does, rendering each version once."""
+    renderings: dict[tuple, emails.RenderedEmail] = {}
+    for notification_id in notification_ids:
+        send_notification(notification_id=notification_id, renderings=renderings)
+
+
+def send_notification(*, notification_id: int,
+                      renderings: dict[tuple, emails.RenderedEmail] | None = None) -> None:
     """Send one due notification unless it is sent, not due, or being sent; record the outcome.
 
-    A failure is retried with backoff until NOTIFICATION_MAX_ATTEMPTS; then (or at once, for
-    an address refused for good) the notification is failed, with the error, for staff.
+    An order event is rendered, as of the event, the first time it is sent, and kept on the
+    row: a retry or a re-send sends the same message. A failure is retried with backoff until
+    NOTIFICATION_MAX_ATTEMPTS; then (or at once, for an address refused for good) the
+    notification is failed, with the error, for staff.
     """
     claim = _claim(notification_id=notification_id)
     if claim is None:
@@ -264,30 +274,59 @@ def send_notification(*, notification_id: int) -> None:
     notification = claim.notification
     log = logger.bind(notification_id=notification.pk, notification_event=notification.event,
                       recipient=notification.recipient_email, attempts=notification.attempts)
+    rendered = {}
+    if not notification.body_text:
+        rendered = _render_order_event(notification, {} if renderings is None else renderings)
+        for field_name, value in rendered.items():
+            setattr(notification, field_name, value)
     try:
         emails.build_message(notification).send()
     except OSError as exc:  # smtplib's errors, refused connections and timeouts alike
         _record_failure(claim=claim, error=f"{type(exc).__name__}: {exc}",
-                        permanent=_is_permanent(exc), log=log)
+                        permanent=_is_permanent(exc), log=log, rendered=rendered)
         return
     now = timezone.now()
     if not _claimed(claim).update(status=Status.SENT, sent_at=now, claimed_at=None,
-                                  next_attempt_at=None, error=""):
+                                  next_attempt_at=None, error="", **rendered):
         log.warning("notification_claim_lost_after_sending")
         return
     log.info("notification_sent")
 
 
-def _record_failure(*, claim: Claim, error: str, permanent: bool, log) -> None:
+def _render_order_event(notification: Notification,
+                        renderings: dict[tuple, emails.RenderedEmail]) -> dict[str, object]:
+    """The rendered fields of an order event notification, as of its event."""
+    context = notification.context
+    version = (notification.order_id, notification.event, context.get("shipment_pk"),
+               context.get("status"), context.get("reason"), notification.language,
+               bool(context.get("for_staff")), notification.recipient_user_id is not None)
+    if version not in renderings:
+        order = Order.objects.select_related("company").get(pk=notification.order_id)
+        shipment = (Shipment.objects.filter(pk=context["shipment_pk"], order=order).first()
+                    if context.get("shipment_pk") else None)
+        with translation.override(notification.language):
+            renderings[version] = emails.render_order_email(
+                order=order, event=notification.event, shipment=shipment,
+                status=context.get("status") or order.status,
+                reason=context.get("reason", ""), for_staff=bool(context.get("for_staff")),
+                preferences_url=_preferences_url() if notification.recipient_user_id else "")
+    rendered = renderings[version]
+    return {"subject": rendered.subject, "body_text": rendered.text,
+            "body_html": rendered.html, "attachments": rendered.attachments}
+
+
+def _record_failure(*, claim: Claim, error: str, permanent: bool, log,
+                    rendered: dict[str, object]) -> None:
     attempts = claim.notification.attempts
     if permanent or attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
         if _claimed(claim).update(status=Status.FAILED, claimed_at=None, next_attempt_at=None,
-                                  error=error):
+                                  error=error, **rendered):
             log.error("notification_failed", error=error, permanent=permanent)
         return
     delay = retry_delay(attempts=attempts)
     if _claimed(claim).update(status=Status.PENDING, claimed_at=None, error=error,
-                              next_attempt_at=timezone.now() + timedelta(seconds=delay)):
+                              next_attempt_at=timezone.now() + timedelta(seconds=delay),
+                              **rendered):
         log.warning("notification_retry", error=error, delay=round(delay, 1))
 
 
@@ -308,8 +347,8 @@ def sweep_notifications() -> int:
     if given_up or taken_back:
         logger.warning("notification_claims_taken_back", failed=given_up, retried=taken_back)
     due = selectors.due_notification_ids(limit=SWEEP_BATCH)
-    for notification_id in due:
-        notification_tasks.send_notification.delay(notification_id)
+    for start in range(0, len(due), SEND_BATCH):
+        notification_tasks.send_notifications.delay(due[start:start + SEND_BATCH])
     return len(due)
 
 

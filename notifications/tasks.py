@@ -4,8 +4,8 @@ from notifications import services
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def send_notification(notification_id: int) -> None:
-    services.send_notification(notification_id=notification_id)
+def send_notifications(notification_ids: list[int]) -> None:
+    services.send_notifications(notification_ids=notification_ids)
 
 
 @shared_task(ignore_result=True)

@@ -39,19 +39,22 @@ def product_key(product: Product) -> ProductKey:
                       product.warehouse_id)
 
 
-def client_prices(*, company: ClientCompany,
-                  products: Iterable[Product]) -> dict[int, Decimal | None]:
+def client_prices(*, company: ClientCompany, products: Iterable[Product],
+                  costs: dict[int, Decimal] | None = None) -> dict[int, Decimal | None]:
     """Product id -> this client's unit price; None where the product is not for sale.
 
     A client pays `sell_price` unless a rule of its own or of its tier applies: that rule is
-    applied to the supplier's current cost here, at read time.
+    applied to the supplier's current cost here, at read time. `costs` (product id -> cost)
+    spares the lookup when the caller has the offers already.
     """
     products = list(products)
     book = rule_book(company=company)
-    costs: dict[int, Decimal] = {}
-    for chunk in _batched(products, PRICE_LIST_CHUNK):
-        costs.update(SupplierOffer.objects.filter(product__in=[product.pk for product in chunk])
-                     .values_list("product_id", "cost_price"))
+    if costs is None:
+        costs = {}
+        for chunk in _batched(products, PRICE_LIST_CHUNK):
+            costs.update(SupplierOffer.objects.filter(
+                product__in=[product.pk for product in chunk])
+                .values_list("product_id", "cost_price"))
     prices: dict[int, Decimal | None] = {}
     for product in products:
         cost = costs.get(product.pk)

@@ -62,13 +62,15 @@ def order_event_recipients(*, order: Order, event: str) -> list[Recipient]:
     """
     company = order.company
     candidates: list[Recipient] = []
-    placed_by = order.placed_by
-    if placed_by is not None and placed_by.is_active and event not in STAFF_ONLY_EVENTS:
+    # The order service only takes orders from the company's own users.
+    active_users = list(company.users.filter(is_active=True).order_by("pk"))
+    placed_by = next((user for user in active_users if user.pk == order.placed_by_id), None)
+    if placed_by is not None and event not in STAFF_ONLY_EVENTS:
         candidates.append(Recipient(email=placed_by.email, language=placed_by.language,
                                     user=placed_by))
-    colleagues = company.users.filter(is_active=True).exclude(pk=order.placed_by_id)
+    colleagues = [user for user in active_users if user.pk != order.placed_by_id]
     candidates += [Recipient(email=user.email, language=user.language, user=user)
-                   for user in _opted_in(colleagues.order_by("pk"), event)]
+                   for user in _opted_in(colleagues, event)]
     # The field is not on ClientCompany yet; this picks it up as soon as it is.
     manager = getattr(company, "account_manager", None)
     if manager is not None and manager.is_active and _opted_in([manager], event):

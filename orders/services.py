@@ -241,7 +241,9 @@ def _create_order(*, company, user, products, offers, quantities, ship_to, po_re
         currency=currency.pop(), stock_reserved=True, request_key=request_key or None)
     order.number = format_order_number(order.pk)
     # The client pays what its catalogue and price list show, rules of its own included.
-    prices = client_prices(company=company, products=products.values())
+    prices = client_prices(company=company, products=products.values(),
+                           costs={offer.product_id: offer.cost_price
+                                  for offer in offers.values()})
     lines = [OrderLine(order=order, product=product, sku=sku,
                        supplier_sku=offers[product.pk].supplier_sku,
                        description=product.description, quantity=quantities[sku],
@@ -264,29 +266,51 @@ def apply_supplier_update(*, supplier_order_id: int, info: SupplierOrderInfo, ac
     timeline and not applied.
     """
     with transaction.atomic():
-        supplier_order = SupplierOrder.objects.select_for_update().get(pk=supplier_order_id)
-        order = Order.objects.select_for_update().get(pk=supplier_order.order_id)
-        if not supplier_order.supplier_order_id and info.supplier_order_id:
-            supplier_order.supplier_order_id = info.supplier_order_id
-            supplier_order.save(update_fields=["supplier_order_id", "updated_at"])
-        if info.version <= supplier_order.supplier_version:
-            return False
+        supplier_order = lock_supplier_order(SupplierOrder.objects.filter(pk=supplier_order_id))
+        return apply_locked_supplier_update(supplier_order=supplier_order, info=info,
+                                            actor=actor, webhook_event=webhook_event)
+
+
+def lock_supplier_order(supplier_orders) -> SupplierOrder | None:
+    """The supplier order of the queryset, with its order, both rows locked, in one query."""
+    return (supplier_orders.select_related("order__company", "supplier")
+            .select_for_update(of=("self", "order")).first())
+
+
+def apply_locked_supplier_update(*, supplier_order: SupplierOrder, info: SupplierOrderInfo,
+                                 actor: Actor, webhook_event=None,
+                                 changed_fields: Iterable[str] = ()) -> bool:
+    """`apply_supplier_update` for a caller that holds both row locks (`lock_supplier_order`).
+
+    `changed_fields` names fields the caller set on `supplier_order`: they are saved in the
+    same statement.
+    """
+    order = supplier_order.order
+    changed = set(changed_fields)
+    if not supplier_order.supplier_order_id and info.supplier_order_id:
+        supplier_order.supplier_order_id = info.supplier_order_id
+        changed.add("supplier_order_id")
+    is_newer = info.version > supplier_order.supplier_version
+    if is_newer:
         supplier_order.supplier_status = info.supplier_status
         supplier_order.supplier_version = info.version
         supplier_order.last_synced_at = timezone.now()
-        supplier_order.save(update_fields=["supplier_status", "supplier_version",
-                                           "last_synced_at", "updated_at"])
-        new_shipments = _apply_shipments(order=order, info=info, actor=actor,
-                                         webhook_event=webhook_event)
-        _apply_status(order=order, info=info, actor=actor, webhook_event=webhook_event)
-        if order.status in {S.PARTIALLY_SHIPPED, S.SHIPPED}:
-            # Also when the status stays the same: a second partial shipment is news too.
-            for shipment in new_shipments:
-                notifications.notify_order_event(
-                    order=order, event=notifications.event_for_status(order.status),
-                    shipment=shipment)
-        if order.status in SUPPLIER_HOLDS_THE_STOCK:
-            release_stock(order=order)
+        changed |= {"supplier_status", "supplier_version", "last_synced_at"}
+    if changed:
+        supplier_order.save(update_fields=[*sorted(changed), "updated_at"])
+    if not is_newer:
+        return False
+    new_shipments = _apply_shipments(order=order, info=info, actor=actor,
+                                     webhook_event=webhook_event)
+    _apply_status(order=order, info=info, actor=actor, webhook_event=webhook_event)
+    if order.status in {S.PARTIALLY_SHIPPED, S.SHIPPED}:
+        # Also when the status stays the same: a second partial shipment is news too.
+        for shipment in new_shipments:
+            notifications.notify_order_event(
+                order=order, event=notifications.event_for_status(order.status),
+                shipment=shipment)
+    if order.status in SUPPLIER_HOLDS_THE_STOCK:
+        release_stock(order=order)
     return True
 
 
@@ -309,6 +333,8 @@ def _apply_shipments(*, order: Order, info: SupplierOrderInfo, actor: Actor,
 
     Returns the shipments this snapshot recorded for the first time.
     """
+    if not info.shipments:
+        return []
     lines_by_supplier_sku = {line.supplier_sku: line for line in order.lines.all()}
     new_shipments = []
     for shipment_info in info.shipments:

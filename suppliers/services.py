@@ -122,10 +122,10 @@ def _place_order_request(order: Order) -> PlaceOrderRequest:
 
 
 def _locked_claim(claim: Claim) -> SupplierOrder | None:
-    """The claimed row, locked, or None if the claim was taken over meanwhile."""
-    return SupplierOrder.objects.select_for_update().filter(
+    """The claimed row and its order, locked, or None if the claim was taken over meanwhile."""
+    return order_services.lock_supplier_order(SupplierOrder.objects.filter(
         pk=claim.supplier_order.pk, forwarding_state=State.IN_FLIGHT,
-        claimed_at=claim.claimed_at).first()
+        claimed_at=claim.claimed_at))
 
 
 def _record_acceptance(*, claim: Claim, info: SupplierOrderInfo) -> None:
@@ -139,7 +139,6 @@ def _record_acceptance(*, claim: Claim, info: SupplierOrderInfo) -> None:
         supplier_order.claimed_at = None
         supplier_order.next_attempt_at = None
         supplier_order.last_error = supplier_order.last_error_code = ""
-        supplier_order.save()
         actor = supplier_actor(supplier_order.supplier)
         order_services.record_event(
             order=supplier_order.order, kind=OrderEvent.Kind.ACTION, actor=actor,
@@ -149,8 +148,10 @@ def _record_acceptance(*, claim: Claim, info: SupplierOrderInfo) -> None:
             % {"supplier": supplier_order.supplier.name, "id": info.supplier_order_id,
                "attempts": supplier_order.attempts})
         # An answer older than what a webhook already brought only sets the supplier id.
-        order_services.apply_supplier_update(supplier_order_id=supplier_order.pk, info=info,
-                                             actor=actor)
+        order_services.apply_locked_supplier_update(
+            supplier_order=supplier_order, info=info, actor=actor,
+            changed_fields=["forwarding_state", "forwarded_at", "claimed_at",
+                            "next_attempt_at", "last_error", "last_error_code"])
     if claim.supplier_order.supplier.forwarding_paused_at is not None:
         resume_forwarding(supplier=claim.supplier_order.supplier)
     logger.info("order_forwarded", supplier_order_id=info.supplier_order_id,

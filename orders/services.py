@@ -272,9 +272,12 @@ def apply_supplier_update(*, supplier_order_id: int, info: SupplierOrderInfo, ac
 
 
 def lock_supplier_order(supplier_orders) -> SupplierOrder | None:
-    """The supplier order of the queryset, with its order, both rows locked, in one query."""
-    return (supplier_orders.select_related("order__company", "supplier")
-            .select_for_update(of=("self", "order")).first())
+    """The supplier order that the queryset finds by a unique key, with its order, both
+    rows locked, in one query; None when there is none."""
+    # No ORDER BY: with one, the planner may walk the primary key instead of the unique index.
+    found = list(supplier_orders.select_related("order__company", "supplier")
+                 .select_for_update(of=("self", "order")).order_by()[:1])
+    return found[0] if found else None
 
 
 def apply_locked_supplier_update(*, supplier_order: SupplierOrder, info: SupplierOrderInfo,

@@ -265,6 +265,9 @@ FORWARDING_SWEEP_SECONDS = env.float("FORWARDING_SWEEP_SECONDS", default=60.0)
 
 # Supplier webhooks (docs/operations.md).
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+# Each web process keeps the supplier row this long rather than reading it for every webhook;
+# deactivating a supplier reaches its webhooks within this time.
+WEBHOOK_SUPPLIER_CACHE_SECONDS = env.float("WEBHOOK_SUPPLIER_CACHE_SECONDS", default=10.0)
 # Processing an event for an order not known yet (or that failed) is tried again, backing off.
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=5.0)
 WEBHOOK_RETRY_CAP_SECONDS = env.float("WEBHOOK_RETRY_CAP_SECONDS", default=3600.0)

@@ -1,12 +1,11 @@
 from django.conf import settings
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from suppliers.models import Supplier
+from suppliers.selectors import webhook_supplier
 from suppliers.webhooks import WebhookRefused, receive_webhook
 
 
@@ -23,7 +22,10 @@ class SupplierWebhookView(APIView):
     throttle_classes = []
 
     def post(self, request, slug: str):
-        supplier = get_object_or_404(Supplier, slug=slug, is_active=True)
+        supplier = webhook_supplier(slug=slug)
+        if supplier is None:
+            return error(status.HTTP_404_NOT_FOUND, "unknown_supplier",
+                         "No supplier receives webhooks at this address.")
         limit = settings.WEBHOOK_MAX_BODY_BYTES
         declared = request.META.get("CONTENT_LENGTH") or "0"
         if not declared.isdigit() or int(declared) > limit:

@@ -7,12 +7,13 @@ it only when its version is newer than the one we have.
 """
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from inventory import services as inventory_services
@@ -96,15 +97,18 @@ def _store(*, supplier: Supplier, webhook_id: str, body: bytes, headers: dict[st
     if parsed and parsed.order:
         fields["supplier_order_id"] = parsed.order.supplier_order_id[:100]
         fields["order_version"] = parsed.order.version
+    # Alone, one INSERT commits by itself: a transaction would only add round trips. Inside a
+    # caller's transaction, a savepoint keeps that transaction usable after a duplicate.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             event = WebhookEvent.objects.create(supplier=supplier, webhook_id=webhook_id,
                                                 **fields)
-            if parsed:
-                enqueue_on_commit(supplier_tasks.process_webhook_event, event.pk)
     except IntegrityError:
         event = WebhookEvent.objects.get(supplier=supplier, webhook_id=webhook_id)
         return Receipt(event=event, duplicate=True)
+    if parsed:
+        enqueue_on_commit(supplier_tasks.process_webhook_event, event.pk)
     return Receipt(event=event, duplicate=False)
 
 
@@ -131,35 +135,37 @@ def process_webhook_event(*, event_id: int) -> str:
 
 def _apply_order_event(*, event: WebhookEvent, parsed: SupplierEvent) -> str:
     info = parsed.order
-    supplier_order = _matching_supplier_order(supplier=event.supplier, info=info)
-    if supplier_order is None:
-        # The order may not be ours yet (the forwarding answer is still on its way): try later.
-        return _retry_later(event, outcome=Outcome.UNKNOWN_ORDER,
-                            error=f"No order {info.supplier_order_id} / {info.reference} yet.")
-    with structlog.contextvars.bound_contextvars(order_number=supplier_order.order.number):
-        applied = order_services.apply_supplier_update(
-            supplier_order_id=supplier_order.pk, info=info, webhook_event=event,
-            actor=order_services.Actor(label=f"supplier:{event.supplier.slug}"))
-        logger.info("webhook_applied" if applied else "webhook_stale",
-                    webhook_id=event.webhook_id, version=info.version)
-    event.order_id = supplier_order.order_id
-    return _finish(event, outcome=Outcome.APPLIED if applied else Outcome.STALE)
+    with transaction.atomic():
+        supplier_order = _lock_matching_supplier_order(supplier=event.supplier, info=info)
+        if supplier_order is None:
+            # The order may not be ours yet (the forwarding answer is on its way): try later.
+            return _retry_later(event, outcome=Outcome.UNKNOWN_ORDER,
+                                error=f"No order {info.supplier_order_id} / {info.reference} "
+                                      "yet.")
+        with structlog.contextvars.bound_contextvars(order_number=supplier_order.order.number):
+            applied = order_services.apply_locked_supplier_update(
+                supplier_order=supplier_order, info=info, webhook_event=event,
+                actor=order_services.Actor(label=f"supplier:{event.supplier.slug}"))
+            logger.info("webhook_applied" if applied else "webhook_stale",
+                        webhook_id=event.webhook_id, version=info.version)
+        event.order_id = supplier_order.order_id
+        # In the same transaction: an event is marked applied exactly when its change is.
+        return _finish(event, outcome=Outcome.APPLIED if applied else Outcome.STALE)
 
 
-def _matching_supplier_order(*, supplier: Supplier, info) -> SupplierOrder | None:
-    """By the supplier's id, else by our number: the webhook may race our forwarding answer.
+def _lock_matching_supplier_order(*, supplier: Supplier, info) -> SupplierOrder | None:
+    """By the supplier's id, else by our number (the webhook may race our forwarding
+    answer), locked with its order.
 
     Two indexed lookups rather than one OR across a join, which no index serves.
     """
-    orders = SupplierOrder.objects.filter(supplier=supplier).select_related("order")
-    # Both keys are unique: a plain lookup, with no ORDER BY to lead the planner astray.
+    orders = SupplierOrder.objects.filter(supplier=supplier)
     for lookup in ({"supplier_order_id": info.supplier_order_id},
                    {"order__number": info.reference}):
         if next(iter(lookup.values())):
-            try:
-                return orders.get(**lookup)
-            except SupplierOrder.DoesNotExist:
-                continue
+            supplier_order = order_services.lock_supplier_order(orders.filter(**lookup))
+            if supplier_order is not None:
+                return supplier_order
     return None
 
 

@@ -127,6 +127,7 @@ def wait_until(condition, *, timeout: float = 30, interval: float = 0.1):
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.WEBHOOK_SUPPLIER_CACHE_SECONDS = 0  # tests change suppliers between requests
     # Pages render without `collectstatic`, which production runs at deploy time.
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -79,7 +79,7 @@ def _shipments(order: Order, highlighted: Shipment | None) -> list[dict]:
         "units": sum(line.quantity for line in shipment.lines.all()),
         "imei_count": sum(len(line.imeis.all()) for line in shipment.lines.all()),
         "is_this_shipment": highlighted is not None and shipment.pk == highlighted.pk,
-    } for shipment in order.shipments.prefetch_related("lines__imeis")]
+    } for shipment in order.shipments.all()]
 
 
 def _safe_cell(value: str) -> str:
@@ -95,7 +95,7 @@ def imei_csv(*, order: Order, shipment: Shipment) -> dict | None:
     rows = [[_safe_cell(value) for value in (
         order.number, order.po_reference, shipment.supplier_shipment_id, shipment.carrier,
         shipment.tracking_number, line.sku, imei.imei)] + ["yes" if imei.is_valid else "no"]
-        for line in shipment.lines.prefetch_related("imeis") for imei in line.imeis.all()]
+        for line in shipment.lines.all() for imei in line.imeis.all()]
     if not rows:
         return None
     buffer = io.StringIO()

@@ -230,14 +230,18 @@ def retry_delay(*, attempts: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def _claim(*, notification_id: int) -> Claim | None:
+def _claim_all(*, notification_ids: list[int]) -> list[Claim]:
+    """Claim the due, pending ones among `notification_ids` in one statement."""
     now = timezone.now()
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    claimed = Notification.objects.filter(due, pk=notification_id, status=Status.PENDING).update(
+    claimed = Notification.objects.filter(due, pk__in=notification_ids,
+                                          status=Status.PENDING).update(
         status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     if not claimed:
-        return None
-    return Claim(notification=Notification.objects.get(pk=notification_id), claimed_at=now)
+        return []
+    return [Claim(notification=notification, claimed_at=now)
+            for notification in Notification.objects.filter(
+                pk__in=notification_ids, status=Status.SENDING, claimed_at=now).order_by("pk")]
 
 
 def _claimed(claim: Claim) -> QuerySet[Notification]:
@@ -252,31 +256,31 @@ def _is_permanent(error: OSError) -> bool:
         code >= 500 for code, _message in error.recipients.values())
 
 
+def send_notification(*, notification_id: int) -> None:
+    send_notifications(notification_ids=[notification_id])
+
+
 def send_notifications(*, notification_ids: Iterable[int]) -> None:
-    """Send each notification as `send_notification` does, rendering each version once."""
-    renderings: dict[tuple, emails.RenderedEmail] = {}
-    for notification_id in notification_ids:
-        send_notification(notification_id=notification_id, renderings=renderings)
-
-
-def send_notification(*, notification_id: int,
-                      renderings: dict[tuple, emails.RenderedEmail] | None = None) -> None:
-    """Send one due notification unless it is sent, not due, or being sent; record the outcome.
+    """Send the due notifications among these unless sent or being sent; record each outcome.
 
     An order event is rendered, as of the event, the first time it is sent, and kept on the
-    row: a retry or a re-send sends the same message. A failure is retried with backoff until
+    row: a retry or a re-send sends the same message. Each order is read, and each language
+    and audience rendered, once per call. A failure is retried with backoff until
     NOTIFICATION_MAX_ATTEMPTS; then (or at once, for an address refused for good) the
     notification is failed, with the error, for staff.
     """
-    claim = _claim(notification_id=notification_id)
-    if claim is None:
-        return
+    renderings = Renderings()
+    for claim in _claim_all(notification_ids=list(notification_ids)):
+        _send(claim, renderings)
+
+
+def _send(claim: Claim, renderings: Renderings) -> None:
     notification = claim.notification
     log = logger.bind(notification_id=notification.pk, notification_event=notification.event,
                       recipient=notification.recipient_email, attempts=notification.attempts)
     rendered = {}
     if not notification.body_text:
-        rendered = _render_order_event(notification, {} if renderings is None else renderings)
+        rendered = renderings.order_event(notification)
         for field_name, value in rendered.items():
             setattr(notification, field_name, value)
     try:
@@ -293,26 +297,39 @@ def send_notification(*, notification_id: int,
     log.info("notification_sent")
 
 
-def _render_order_event(notification: Notification,
-                        renderings: dict[tuple, emails.RenderedEmail]) -> dict[str, object]:
-    """The rendered fields of an order event notification, as of its event."""
-    context = notification.context
-    version = (notification.order_id, notification.event, context.get("shipment_pk"),
-               context.get("status"), context.get("reason"), notification.language,
-               bool(context.get("for_staff")), notification.recipient_user_id is not None)
-    if version not in renderings:
-        order = Order.objects.select_related("company").get(pk=notification.order_id)
-        shipment = (Shipment.objects.filter(pk=context["shipment_pk"], order=order).first()
-                    if context.get("shipment_pk") else None)
-        with translation.override(notification.language):
-            renderings[version] = emails.render_order_email(
-                order=order, event=notification.event, shipment=shipment,
-                status=context.get("status") or order.status,
-                reason=context.get("reason", ""), for_staff=bool(context.get("for_staff")),
-                preferences_url=_preferences_url() if notification.recipient_user_id else "")
-    rendered = renderings[version]
-    return {"subject": rendered.subject, "body_text": rendered.text,
-            "body_html": rendered.html, "attachments": rendered.attachments}
+class Renderings:
+    """Order event emails rendered for one batch: each order read once, each version once."""
+
+    def __init__(self):
+        self._orders: dict[int, Order] = {}
+        self._emails: dict[tuple, emails.RenderedEmail] = {}
+
+    def _order(self, order_id: int) -> Order:
+        if order_id not in self._orders:
+            self._orders[order_id] = Order.objects.select_related("company").prefetch_related(
+                "lines", "shipments__lines__imeis").get(pk=order_id)
+        return self._orders[order_id]
+
+    def order_event(self, notification: Notification) -> dict[str, object]:
+        """The rendered fields of an order event notification, as of its event."""
+        context = notification.context
+        version = (notification.order_id, notification.event, context.get("shipment_pk"),
+                   context.get("status"), context.get("reason"), notification.language,
+                   bool(context.get("for_staff")), notification.recipient_user_id is not None)
+        if version not in self._emails:
+            order = self._order(notification.order_id)
+            shipment = next((shipment for shipment in order.shipments.all()
+                             if shipment.pk == context.get("shipment_pk")), None)
+            with translation.override(notification.language):
+                self._emails[version] = emails.render_order_email(
+                    order=order, event=notification.event, shipment=shipment,
+                    status=context.get("status") or order.status,
+                    reason=context.get("reason", ""), for_staff=bool(context.get("for_staff")),
+                    preferences_url=(_preferences_url() if notification.recipient_user_id
+                                     else ""))
+        rendered = self._emails[version]
+        return {"subject": rendered.subject, "body_text": rendered.text,
+                "body_html": rendered.html, "attachments": rendered.attachments}
 
 
 def _record_failure(*, claim: Claim, error: str, permanent: bool, log,

@@ -334,36 +334,25 @@ def _apply_shipments(*, order: Order, info: SupplierOrderInfo, actor: Actor,
                      webhook_event) -> list[Shipment]:
     """Upsert the snapshot's shipments; one recorded is never dropped by a later omission.
 
-    Returns the shipments this snapshot recorded for the first time.
+    Returns the shipments this snapshot recorded for the first time. A snapshot that repeats
+    what is stored (each later event carries every shipment) writes and re-checks nothing.
     """
     if not info.shipments:
         return []
+    stored = {shipment.supplier_shipment_id: shipment
+              for shipment in order.shipments.prefetch_related("lines__imeis")}
     lines_by_supplier_sku = {line.supplier_sku: line for line in order.lines.all()}
     new_shipments = []
+    changed = False
     for shipment_info in info.shipments:
-        shipment, created = Shipment.objects.get_or_create(
-            order=order, supplier_shipment_id=shipment_info.shipment_id,
-            defaults={"carrier": shipment_info.carrier,
-                      "tracking_number": shipment_info.tracking_number,
-                      "shipped_at": shipment_info.shipped_at})
-        if not created and (shipment.carrier, shipment.tracking_number) != (
-                shipment_info.carrier, shipment_info.tracking_number):
-            shipment.carrier = shipment_info.carrier
-            shipment.tracking_number = shipment_info.tracking_number
-            shipment.save(update_fields=["carrier", "tracking_number", "updated_at"])
-        for line_info in shipment_info.lines:
-            shipment_line, _created = ShipmentLine.objects.update_or_create(
-                shipment=shipment, sku=line_info.sku,
-                defaults={"quantity": line_info.quantity,
-                          "order_line": lines_by_supplier_sku.get(line_info.sku)})
-            # Repeats are kept too (and flagged below): add what the snapshot has beyond ours.
-            stored = Counter(shipment_line.imeis.values_list("imei", flat=True))
-            ShipmentImei.objects.bulk_create([
-                ShipmentImei(shipment_line=shipment_line, imei=imei, is_valid=is_valid_imei(imei))
-                for imei, count in Counter(line_info.imeis).items()
-                for _copy in range(count - stored[imei])])
-        if created:
+        shipment = stored.get(shipment_info.shipment_id)
+        if shipment is None:
+            shipment = stored[shipment_info.shipment_id] = Shipment.objects.create(
+                order=order, supplier_shipment_id=shipment_info.shipment_id,
+                carrier=shipment_info.carrier, tracking_number=shipment_info.tracking_number,
+                shipped_at=shipment_info.shipped_at)
             new_shipments.append(shipment)
+            changed = True
             record_event(order=order, kind=OrderEvent.Kind.SUPPLIER, actor=actor,
                          webhook_event=webhook_event,
                          payload={"shipment": shipment_info.shipment_id,
@@ -372,10 +361,48 @@ def _apply_shipments(*, order: Order, info: SupplierOrderInfo, actor: Actor,
                          message=_("Shipment %(id)s: %(carrier)s %(tracking)s.")
                          % {"id": shipment_info.shipment_id, "carrier": shipment_info.carrier,
                             "tracking": shipment_info.tracking_number})
-    if info.shipments:
+        elif (shipment.carrier, shipment.tracking_number) != (
+                shipment_info.carrier, shipment_info.tracking_number):
+            shipment.carrier = shipment_info.carrier
+            shipment.tracking_number = shipment_info.tracking_number
+            shipment.save(update_fields=["carrier", "tracking_number", "updated_at"])
+            changed = True
+        shipment_lines = {line.sku: line for line in shipment.lines.all()}
+        for line_info in shipment_info.lines:
+            changed |= _apply_shipment_line(
+                shipment=shipment, shipment_lines=shipment_lines, line_info=line_info,
+                order_line=lines_by_supplier_sku.get(line_info.sku))
+    if changed:
         _update_quantities_shipped(order)
         _check_shipments(order=order, actor=actor, webhook_event=webhook_event)
     return new_shipments
+
+
+def _apply_shipment_line(*, shipment: Shipment, shipment_lines: dict[str, ShipmentLine],
+                         line_info, order_line: OrderLine | None) -> bool:
+    """Upsert one line of a shipment and add its new IMEIs; True if anything was written."""
+    changed = False
+    shipment_line = shipment_lines.get(line_info.sku)
+    if shipment_line is None:
+        shipment_line = shipment_lines[line_info.sku] = ShipmentLine.objects.create(
+            shipment=shipment, sku=line_info.sku, quantity=line_info.quantity,
+            order_line=order_line)
+        stored = Counter()
+        changed = True
+    else:
+        if (shipment_line.quantity, shipment_line.order_line_id) != (
+                line_info.quantity, order_line and order_line.pk):
+            shipment_line.quantity = line_info.quantity
+            shipment_line.order_line = order_line
+            shipment_line.save(update_fields=["quantity", "order_line"])
+            changed = True
+        stored = Counter(imei.imei for imei in shipment_line.imeis.all())
+    # Repeats are kept too (and flagged): add what the snapshot has beyond ours.
+    added = ShipmentImei.objects.bulk_create([
+        ShipmentImei(shipment_line=shipment_line, imei=imei, is_valid=is_valid_imei(imei))
+        for imei, count in Counter(line_info.imeis).items()
+        for _copy in range(count - stored[imei])])
+    return changed or bool(added)
 
 
 def _update_quantities_shipped(order: Order) -> None:

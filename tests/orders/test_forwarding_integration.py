@@ -84,8 +84,11 @@ def test_a_supplier_outage_delays_orders_but_each_reaches_it_once(sandbox, worke
     product = sandbox_product(sandbox)
     sandbox.set_faults(error_rate=1.0, error_kind="503")
     orders = [place(buyer, product) for _ in range(10)]
-    wait_until(lambda: all(supplier_order.attempts >= 2 for supplier_order in
-                           SupplierOrder.objects.filter(order__in=orders)), timeout=60)
+    keys = list(SupplierOrder.objects.filter(order__in=orders)
+                .values_list("idempotency_key", flat=True))
+    # Counted at the supplier: an attempt claimed here may not have reached it yet.
+    wait_until(lambda: all(sandbox.snapshot()["idempotency_key_hits"].get(key, 0) >= 2
+                           for key in keys), timeout=60)
     assert not SupplierOrder.objects.filter(forwarding_state=State.FORWARDED).exists()
     sandbox.set_faults(error_rate=0.0)
     wait_until(lambda: forwarded(*orders), timeout=60)

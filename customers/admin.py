@@ -1,14 +1,20 @@
+from decimal import Decimal
+
 from django.contrib import admin
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import ClientCompany, PricingTier, ShippingAddress, User
+from orders.states import OrderStatus
 
 
 @admin.register(PricingTier)
 class PricingTierAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "rank"]
+    list_display = ["name", "code", "rank", "show_out_of_stock"]
     search_fields = ["name", "code"]
+    filter_horizontal = ["visible_grades", "visible_carriers"]
 
 
 class UserInline(admin.TabularInline):
@@ -26,11 +32,39 @@ class ShippingAddressInline(admin.StackedInline):
 
 @admin.register(ClientCompany)
 class ClientCompanyAdmin(admin.ModelAdmin):
-    list_display = ["name", "account_number", "pricing_tier", "is_active", "created_at"]
-    list_filter = ["is_active", "pricing_tier"]
+    list_display = ["name", "account_number", "pricing_tier", "payment_terms", "credit_limit",
+                    "open_balance", "on_hold", "account_manager", "is_active"]
+    list_filter = ["is_active", "on_hold", "pricing_tier", "payment_terms", "account_manager"]
     search_fields = ["name", "account_number", "users__email"]
-    readonly_fields = ["created_at", "updated_at"]
+    list_select_related = ["pricing_tier", "account_manager"]
+    readonly_fields = ["open_balance", "created_at", "updated_at"]
+    filter_horizontal = ["visible_grades", "visible_carriers"]
+    fieldsets = [
+        (None, {"fields": ["name", "account_number", "is_active", "account_manager"]}),
+        (_("Credit"), {"fields": ["payment_terms", "credit_limit", "open_balance", "on_hold",
+                                  "hold_reason"]}),
+        (_("What the client sees"), {
+            "fields": ["pricing_tier", "visible_grades", "visible_carriers",
+                       "show_out_of_stock"],
+            "description": _("The tier decides; the choices here override it.")}),
+        (_("Dates"), {"fields": ["created_at", "updated_at"]}),
+    ]
     inlines = [UserInline, ShippingAddressInline]
+
+    def get_queryset(self, request):
+        unpaid = Q(orders__paid_at__isnull=True) & ~Q(
+            orders__status__in=[OrderStatus.CANCELLED, OrderStatus.REJECTED])
+        return super().get_queryset(request).annotate(
+            balance=Coalesce(Sum("orders__total", filter=unpaid), Decimal("0")))
+
+    @admin.display(description=_("open balance"), ordering="balance")
+    def open_balance(self, company):
+        return company.balance
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "account_manager":
+            kwargs["queryset"] = User.objects.filter(is_staff=True, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(User)

@@ -12,6 +12,14 @@ class PricingTier(models.Model):
     name = models.CharField(_("name"), max_length=80)
     rank = models.PositiveSmallIntegerField(_("rank"), default=0,
                                             help_text=_("Lower ranks are listed first."))
+    # What the tier's clients see: none chosen means every grade (carrier).
+    visible_grades = models.ManyToManyField(
+        "inventory.Grade", verbose_name=_("visible grades"), blank=True, related_name="+",
+        help_text=_("Leave empty to show every grade."))
+    visible_carriers = models.ManyToManyField(
+        "inventory.Carrier", verbose_name=_("visible carriers"), blank=True, related_name="+",
+        help_text=_("Leave empty to show every carrier (lock status)."))
+    show_out_of_stock = models.BooleanField(_("list out-of-stock products"), default=True)
 
     class Meta:
         ordering = ["rank", "name"]
@@ -20,6 +28,13 @@ class PricingTier(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class PaymentTerms(models.TextChoices):
+    PREPAID = "prepaid", _("Prepaid")
+    NET_15 = "net15", _("Net 15")
+    NET_30 = "net30", _("Net 30")
+    NET_60 = "net60", _("Net 60")
 
 
 class ClientCompany(models.Model):
@@ -31,6 +46,29 @@ class ClientCompany(models.Model):
                                      on_delete=models.PROTECT, null=True, blank=True,
                                      related_name="companies")
     is_active = models.BooleanField(_("active"), default=True)
+    # Visibility overrides: they beat the tier's choice where set.
+    visible_grades = models.ManyToManyField(
+        "inventory.Grade", verbose_name=_("visible grades"), blank=True, related_name="+",
+        help_text=_("Overrides the tier: leave empty to use the tier's grades."))
+    visible_carriers = models.ManyToManyField(
+        "inventory.Carrier", verbose_name=_("visible carriers"), blank=True, related_name="+",
+        help_text=_("Overrides the tier: leave empty to use the tier's carriers."))
+    show_out_of_stock = models.BooleanField(
+        _("list out-of-stock products"), null=True, blank=True,
+        help_text=_("Overrides the tier when set."))
+    payment_terms = models.CharField(_("payment terms"), max_length=10,
+                                     choices=PaymentTerms.choices, default=PaymentTerms.PREPAID)
+    credit_limit = models.DecimalField(
+        _("credit limit"), max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text=_("Leave blank for no limit."))
+    # A company on hold may still order, but every order waits for staff approval.
+    on_hold = models.BooleanField(_("on hold"), default=False)
+    hold_reason = models.CharField(_("hold reason"), max_length=200, blank=True)
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account manager"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="managed_companies",
+        limit_choices_to={"is_staff": True},
+        help_text=_("A staff member who receives this client's order emails."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Greatest
 from customers.models import ClientCompany
 from inventory.models import PricingRule, Product, SupplierOffer, SyncRun
 from inventory.pricing import PriceExplanation, ProductKey, RuleBook
+from inventory.visibility import visible_to
 from suppliers.models import Supplier
 
 PRICE_LIST_CHUNK = 2000
@@ -105,7 +106,8 @@ def available_quantities(*, products: Iterable[Product]) -> dict[int, int]:
 
 def price_list(*, company: ClientCompany) -> Iterator[PriceListRow]:
     """Products in stock at this client's prices, in catalogue order."""
-    products = (with_available_quantity(Product.objects.filter(is_active=True))
+    products = (with_available_quantity(visible_to(Product.objects.filter(is_active=True),
+                                                   company=company))
                 .filter(available_quantity__gt=0)
                 .select_related("grade", "carrier", "warehouse"))
     for chunk in _batched(products.iterator(chunk_size=PRICE_LIST_CHUNK), PRICE_LIST_CHUNK):

@@ -71,8 +71,7 @@ def order_event_recipients(*, order: Order, event: str) -> list[Recipient]:
     colleagues = [user for user in active_users if user.pk != order.placed_by_id]
     candidates += [Recipient(email=user.email, language=user.language, user=user)
                    for user in _opted_in(colleagues, event)]
-    # The field is not on ClientCompany yet; this picks it up as soon as it is.
-    manager = getattr(company, "account_manager", None)
+    manager = company.account_manager
     if manager is not None and manager.is_active and _opted_in([manager], event):
         candidates.append(Recipient(email=manager.email, language=manager.language,
                                     user=manager, for_staff=True))

@@ -47,6 +47,8 @@ class Order(models.Model):
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=0)
     cost_total = models.DecimalField(_("supplier cost"), max_digits=14, decimal_places=2,
                                      default=0)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -73,6 +75,10 @@ class Order(models.Model):
     @property
     def margin(self):
         return self.total - self.cost_total
+
+    @property
+    def is_paid(self) -> bool:
+        return self.paid_at is not None
 
 
 class OrderLine(models.Model):

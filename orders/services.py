@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Greatest
@@ -16,10 +17,11 @@ from django.utils.translation import gettext as _
 from customers.models import ClientCompany, User
 from inventory.models import Product, SupplierOffer
 from inventory.selectors import client_prices
+from inventory.visibility import visible_to
 from notifications import services as notifications
 from orders.errors import (
-    InvalidAddress, InvalidOrder, NotAllowedToOrder, NotCancellable, OrderBusy, OrderError,
-    OutOfStock,
+    InvalidAddress, InvalidOrder, InvalidTransition, NotAllowedToOrder, NotCancellable,
+    OrderBusy, OrderError, OutOfStock,
 )
 from orders.models import (
     Order, OrderEvent, OrderLine, Shipment, ShipmentImei, ShipmentLine, format_order_number,
@@ -172,9 +174,10 @@ def place_order(*, company: ClientCompany, user: User, lines: Iterable[LineReque
 def _place_order(*, company, user, quantities, ship_to, po_reference, notes, shipping_method,
                  ip_address, request_key) -> Order:
     with transaction.atomic():
-        products = {product.sku: product for product in Product.objects.select_related(
-            "grade", "carrier").filter(sku__in=quantities, is_active=True,
-                                        sell_price__isnull=False)}
+        products = {product.sku: product for product in visible_to(
+            Product.objects.select_related("grade", "carrier").filter(
+                sku__in=quantities, is_active=True, sell_price__isnull=False),
+            company=company)}
         unknown = sorted(set(quantities) - set(products))
         if unknown:
             raise InvalidOrder(_("Some products are not for sale."),
@@ -196,20 +199,128 @@ def _place_order(*, company, user, quantities, ship_to, po_reference, notes, shi
         for product in products.values():
             SupplierOffer.objects.filter(pk=offers[product.pk].pk).update(
                 reserved_quantity=F("reserved_quantity") + quantities[product.sku])
-        record_event(order=order, kind=OrderEvent.Kind.STATUS_CHANGE, to_status=S.PLACED,
-                     actor=Actor(user=user, ip_address=ip_address),
-                     message=_("Order placed."))
-        notifications.notify_order_event(order=order, event=notifications.Event.PLACED)
-        supplier_order = SupplierOrder.objects.create(
-            order=order, supplier=supplier, idempotency_key=idempotency_key_for(order, 1),
-            forwarding_state=(SupplierOrder.ForwardingState.MANUAL
-                              if supplier.effective_route == "manual"
-                              else SupplierOrder.ForwardingState.PENDING),
-            next_attempt_at=timezone.now())
-        if supplier_order.forwarding_state == SupplierOrder.ForwardingState.PENDING:
-            enqueue_on_commit(supplier_tasks.forward_supplier_order, supplier_order.pk)
+        # The units stay reserved while staff decide.
+        if hold := approval_reason(order=order):
+            # Its first status, not a move: the order was never placed with the supplier.
+            order.status = S.AWAITING_APPROVAL
+            order.status_reason = hold
+            order.save(update_fields=["status", "status_reason", "updated_at"])
+            record_event(order=order, kind=OrderEvent.Kind.STATUS_CHANGE,
+                         to_status=S.AWAITING_APPROVAL, message=hold,
+                         actor=Actor(user=user, ip_address=ip_address))
+            notifications.notify_order_event(order=order, reason=hold,
+                                             event=notifications.Event.AWAITING_APPROVAL)
+            SupplierOrder.objects.create(
+                order=order, supplier=supplier, idempotency_key=idempotency_key_for(order, 1),
+                forwarding_state=SupplierOrder.ForwardingState.AWAITING_APPROVAL)
+        else:
+            record_event(order=order, kind=OrderEvent.Kind.STATUS_CHANGE, to_status=S.PLACED,
+                         actor=Actor(user=user, ip_address=ip_address),
+                         message=_("Order placed."))
+            notifications.notify_order_event(order=order, event=notifications.Event.PLACED)
+            _queue_for_supplier(SupplierOrder(
+                order=order, supplier=supplier, idempotency_key=idempotency_key_for(order, 1)))
     logger.info("order_placed", order_number=order.number, company=company.account_number,
                 total=str(order.total))
+    return order
+
+
+def _queue_for_supplier(supplier_order: SupplierOrder) -> None:
+    """Make the order due for its supplier: sent by a worker after commit, or, on the manual
+    route, listed for staff to place."""
+    manual = supplier_order.supplier.effective_route == "manual"
+    supplier_order.forwarding_state = (SupplierOrder.ForwardingState.MANUAL if manual
+                                       else SupplierOrder.ForwardingState.PENDING)
+    supplier_order.next_attempt_at = timezone.now()
+    supplier_order.save()
+    if not manual:
+        enqueue_on_commit(supplier_tasks.forward_supplier_order, supplier_order.pk)
+
+
+# --- Credit and approval -------------------------------------------------------------------
+def open_balance(*, company: ClientCompany) -> Decimal:
+    """What the client owes: its orders not paid yet, except those that ended unfulfilled."""
+    return (Order.objects.filter(company=company, paid_at__isnull=True)
+            .exclude(status__in=[S.CANCELLED, S.REJECTED])
+            .aggregate(total=Sum("total"))["total"] or Decimal("0"))
+
+
+def approval_reason(*, order: Order) -> str:
+    """Why this just-created order must wait for staff approval, or "" when it need not.
+
+    The company's row is locked first, so two checkouts cannot both pass under the limit.
+    """
+    company = ClientCompany.objects.select_for_update().get(pk=order.company_id)
+    if company.on_hold:
+        return (_("The account is on hold: %(reason)s") % {"reason": company.hold_reason}
+                if company.hold_reason else _("The account is on hold."))
+    if company.credit_limit is None:
+        return ""
+    balance = open_balance(company=company)
+    amounts = {"balance": f"{balance:,.2f}", "limit": f"{company.credit_limit:,.2f}",
+               "currency": order.currency,
+               "share": f"{settings.CREDIT_APPROVAL_SHARE * 100:.0f}"}
+    if balance > company.credit_limit:
+        return _("This order takes the open balance to %(currency)s %(balance)s, over the "
+                 "credit limit of %(currency)s %(limit)s.") % amounts
+    if balance > company.credit_limit * settings.CREDIT_APPROVAL_SHARE:
+        return _("This order takes the open balance to %(currency)s %(balance)s, over "
+                 "%(share)s %% of the credit limit of %(currency)s %(limit)s.") % amounts
+    return ""
+
+
+def approve_order(*, order: Order, actor: Actor, note: str = "") -> Order:
+    """Staff approve an order that waits for approval: from here it goes as any other."""
+    with transaction.atomic():
+        supplier_order = lock_supplier_order(SupplierOrder.objects.filter(order_id=order.pk))
+        order = supplier_order.order
+        check_transition(order.status, S.PLACED)
+        change_status(order=order, to_status=S.PLACED, actor=actor,
+                      reason=note or _("Approved."))
+        _queue_for_supplier(supplier_order)
+    return order
+
+
+def decline_order(*, order: Order, actor: Actor, reason: str) -> Order:
+    """Staff decline an order that waits for approval: rejected, its stock released."""
+    if not reason.strip():
+        raise InvalidOrder(_("Say why the order is declined: the client is told."))
+    with transaction.atomic():
+        supplier_order = lock_supplier_order(SupplierOrder.objects.filter(order_id=order.pk))
+        order = supplier_order.order
+        if order.status != S.AWAITING_APPROVAL:
+            raise InvalidTransition(order.status, S.REJECTED)
+        change_status(order=order, to_status=S.REJECTED, actor=actor, reason=reason.strip())
+        release_stock(order=order)
+        supplier_order.forwarding_state = SupplierOrder.ForwardingState.CANCELLED
+        supplier_order.save(update_fields=["forwarding_state", "updated_at"])
+    return order
+
+
+def record_payment(*, order: Order, actor: Actor, paid_at=None, reference: str = "") -> Order:
+    """Staff record the client's payment of an order; it leaves the open balance."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        order.paid_at = paid_at or timezone.now()
+        order.payment_reference = reference.strip()
+        order.save(update_fields=["paid_at", "payment_reference", "updated_at"])
+        record_event(order=order, kind=OrderEvent.Kind.ACTION, actor=actor,
+                     payload={"paid_at": order.paid_at.isoformat(),
+                              "reference": order.payment_reference},
+                     message=_("Payment recorded (%(reference)s).")
+                     % {"reference": order.payment_reference or _("no reference")})
+    return order
+
+
+def mark_unpaid(*, order: Order, actor: Actor) -> Order:
+    """Undo a payment recorded by mistake; the order counts in the open balance again."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        order.paid_at = None
+        order.payment_reference = ""
+        order.save(update_fields=["paid_at", "payment_reference", "updated_at"])
+        record_event(order=order, kind=OrderEvent.Kind.ACTION, actor=actor,
+                     message=_("Payment removed: the order is unpaid."))
     return order
 
 
@@ -502,7 +613,8 @@ def cancel_order(*, order: Order, actor: Actor, reason: str = "") -> Order:
     if order.status not in CANCELLABLE_STATUSES:
         raise NotCancellable()
     supplier_order = order.supplier_order
-    not_at_supplier = [SupplierOrder.ForwardingState.PENDING,
+    not_at_supplier = [SupplierOrder.ForwardingState.AWAITING_APPROVAL,
+                       SupplierOrder.ForwardingState.PENDING,
                        SupplierOrder.ForwardingState.MANUAL,
                        SupplierOrder.ForwardingState.NEEDS_ATTENTION]
     with transaction.atomic():

@@ -261,6 +261,9 @@ FORWARDING_LOOKUP_AFTER_SECONDS = env.float("FORWARDING_LOOKUP_AFTER_SECONDS", d
 FORWARDING_PAUSE_PROBE_SECONDS = env.float("FORWARDING_PAUSE_PROBE_SECONDS", default=300.0)
 # A price_changed refusal is re-sent at the new cost only if our margin stays above this (%).
 FORWARDING_MIN_MARGIN_PERCENT = Decimal(env.str("FORWARDING_MIN_MARGIN_PERCENT", default="5"))
+# An order that takes a client's open balance over this share of its credit limit waits for
+# staff approval (so does one over the limit itself, and any order of a client on hold).
+CREDIT_APPROVAL_SHARE = Decimal(env.str("CREDIT_APPROVAL_SHARE", default="0.8"))
 FORWARDING_SWEEP_SECONDS = env.float("FORWARDING_SWEEP_SECONDS", default=60.0)
 
 # Supplier webhooks (docs/operations.md).

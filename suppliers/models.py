@@ -38,6 +38,7 @@ class SupplierOrder(models.Model):
     """Our order as sent to (and seen by) the supplier: the unit of forwarding and sync."""
 
     class ForwardingState(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Waiting for staff approval")
         PENDING = "pending", _("Waiting to be sent")
         IN_FLIGHT = "in_flight", _("Being sent")
         FORWARDED = "forwarded", _("Accepted by the supplier")

@@ -131,6 +131,18 @@ def test_a_signed_event_is_stored_and_applied(client, order):
     assert order.events.get(to_status=OrderStatus.CONFIRMED).webhook_event == event
 
 
+def test_webhooks_skip_the_middleware_made_for_people(client, order):
+    body = event_body("order.accepted", {"order": order_snapshot(order, status="accepted",
+                                                                 version=2)})
+    client.cookies["sessionid"] = "a-browser-session"
+    response = deliver(client, body, HTTP_ACCEPT_LANGUAGE="es", **signed_headers(body))
+    assert response.status_code == 200 and response.json() == {"status": "accepted"}
+    # No language negotiation, session or CSRF machinery ran; security headers still did.
+    assert "Content-Language" not in response and "Cookie" not in response["Vary"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert client.post("/webhooks/suppliers/").status_code == 404
+
+
 def test_the_same_event_ten_times_changes_the_order_once(client, order):
     body = event_body("order.accepted", {"order": order_snapshot(order, status="accepted",
                                                                  version=2)})

@@ -3,6 +3,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from orders import services
+from orders.admin_approval import (
+    PaymentFilter, approve_orders, decline_orders, mark_unpaid, record_payments,
+)
 from orders.errors import OrderError
 from orders.models import Order, OrderEvent, OrderLine, Shipment, ShipmentImei, ShipmentLine
 from orders.states import OrderStatus
@@ -96,18 +99,20 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "supplier_order_number", "company", "status", "forwarding_state",
                     "total", "currency", "po_reference", "status_changed_at", "created_at"]
     list_filter = [NeedsAttentionFilter, "status", "supplier_order__forwarding_state",
-                   "created_at", "company"]
+                   PaymentFilter, "created_at", "company"]
     search_fields = ["number", "public_id", "po_reference", "company__name",
                      "supplier_order__supplier_order_id", "lines__sku"]
     list_select_related = ["company", "supplier_order"]
     date_hierarchy = "created_at"
     readonly_fields = ["number", "public_id", "company", "placed_by", "status",
                        "status_changed_at", "status_reason", "ship_to", "shipping_method", "po_reference",
-                       "currency", "subtotal", "total", "cost_total", "created_at", "updated_at"]
+                       "currency", "subtotal", "total", "cost_total", "paid_at",
+                       "payment_reference", "created_at", "updated_at"]
     fields = readonly_fields + ["notes"]
     inlines = [OrderLineInline, SupplierOrderInline, ShipmentInline, OrderEventInline]
     show_full_result_count = False
-    actions = ["resend_now", "cancel_orders", "refresh_from_supplier"]
+    actions = ["resend_now", "cancel_orders", "refresh_from_supplier", approve_orders,
+               decline_orders, record_payments, mark_unpaid]
 
     def has_add_permission(self, request):
         return False

@@ -134,3 +134,49 @@ def test_the_client_may_cancel_while_awaiting_approval(buyer, product):
     assert cancelled.status == OrderStatus.CANCELLED
     assert SupplierOffer.objects.get(product=product).reserved_quantity == 0
     assert Order.objects.get(pk=order.pk).supplier_order.forwarding_state == State.CANCELLED
+
+
+# --- From the admin desk -----------------------------------------------------------------
+@pytest.fixture
+def desk(client):
+    from customers.models import User
+
+    staff = User.objects.create_superuser(email="desk@phoneexport.test", password="x" * 12)
+    client.force_login(staff)
+    return client
+
+
+def run_action(desk, action, orders, **fields):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.urls import reverse
+
+    return desk.post(reverse("admin:orders_order_changelist"),
+                     {"action": action, ACTION_CHECKBOX_NAME: [order.pk for order in orders],
+                      **fields})
+
+
+def test_staff_approve_and_decline_from_the_order_list(desk, buyer, product):
+    set_limit(buyer.company, "100.00")
+    to_approve, to_decline = place(buyer, product, 2), place(buyer, product, 2)
+
+    assert run_action(desk, "approve_orders", [to_approve]).status_code == 302
+    asked = run_action(desk, "decline_orders", [to_decline])
+    assert asked.status_code == 200 and b"Reason, sent to the client" in asked.content
+    assert run_action(desk, "decline_orders", [to_decline], apply="1",
+                      reason="Over the agreed terms").status_code == 302
+
+    to_approve.refresh_from_db()
+    to_decline.refresh_from_db()
+    assert to_approve.status == OrderStatus.PLACED
+    assert (to_decline.status, to_decline.status_reason) == (OrderStatus.REJECTED,
+                                                            "Over the agreed terms")
+
+
+def test_staff_record_a_payment_with_its_reference(desk, buyer, product):
+    order = place(buyer, product, 2)
+    run_action(desk, "record_payments", [order], apply="1", paid_on="2026-11-20",
+               reference="WIRE-0042")
+    order.refresh_from_db()
+    assert order.is_paid and order.payment_reference == "WIRE-0042"
+    assert order.paid_at.date().isoformat() == "2026-11-20"
+    assert services.open_balance(company=buyer.company) == Decimal("0")

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from orders.models import Order
-from phoneexport.benchmarks import forwarding, webhooks
+from phoneexport.benchmarks import forwarding, portal, webhooks
 from phoneexport.benchmarks.common import require_production_services
 
 
@@ -14,7 +14,7 @@ def inventory_sync() -> None:
 
 
 BENCHMARKS = {"forwarding": forwarding.run, "webhooks": webhooks.run,
-              "inventory": inventory_sync}
+              "inventory": inventory_sync, "portal": portal.run}
 
 
 class Command(BaseCommand):

@@ -3,16 +3,15 @@
 from datetime import timedelta
 
 import pytest
+import responses
 from django.utils import timezone
 
 from notifications.models import Notification
-from orders import services as order_services
 from orders.errors import InvalidTransition, ManualRouteError
 from orders.models import OrderEvent, ShipmentImei
 from orders.states import OrderStatus
 from suppliers import manual
 from suppliers import services as forwarding
-from suppliers.adapters.base import ShipmentInfo, ShipmentLineInfo
 from suppliers.models import ImeiList, Supplier, SupplierOrder
 from tests.manual.conftest import imei_csv, imeis, place
 
@@ -89,31 +88,59 @@ def test_queue_supplier_number_shipment_with_imei_list_delivered(
         "placed", "forwarded", "confirmed", "shipped", "delivered"]
 
 
+API = "https://wsc.test"
+
+
+def api_order_json(order, *, status, version, shipments=()):
+    return {"id": "WSC-A-1", "external_reference": order.number, "status": status,
+            "version": version,
+            "lines": [{"sku": line.supplier_sku, "quantity": line.quantity,
+                       "unit_price": str(line.unit_cost),
+                       "quantity_shipped": line.quantity if shipments else 0}
+                      for line in order.lines.all()],
+            "shipments": list(shipments), "created_at": "2026-11-24T15:04:05Z",
+            "updated_at": "2026-11-24T15:04:05Z"}
+
+
 def test_the_manual_route_sends_the_same_emails_as_the_api_route(
         manual_supplier, buyer, products, admin_user, settings):
     manual_order = place(buyer, products)
     run_manual_route(manual_order, admin_user)
 
-    manual_supplier.route = Supplier.Route.DEFAULT
+    settings.SUPPLIER_TRANSPORT = "direct"
+    settings.WESELLCELLULAR_API_URL = API
+    settings.WESELLCELLULAR_API_KEY = "test-key"
+    manual_supplier.route = Supplier.Route.DIRECT
     manual_supplier.save()
     api_order = place(buyer, products)
     supplier_order = api_order.supplier_order
-    actor = forwarding.supplier_actor(manual_supplier)
-    snapshot = manual._info  # the neutral snapshot a webhook would bring, built the same way
-    SupplierOrder.objects.filter(pk=supplier_order.pk).update(supplier_order_id="WSC-A-1")
-    lines = [line for line in api_order.lines.all()]
-    shipment = ShipmentInfo(
-        shipment_id="SHP-1", carrier="UPS", tracking_number="1Z998", shipped_at=timezone.now(),
-        lines=tuple(ShipmentLineInfo(sku=line.supplier_sku, quantity=line.quantity,
-                                     imeis=tuple(imeis(line.quantity, 36000000000000 + n * 10)))
-                    for n, line in enumerate(lines)))
-    for status, shipments in [(S.SUBMITTED, ()), (S.CONFIRMED, ()), (S.SHIPPED, (shipment,)),
-                              (S.DELIVERED, ()), (S.DELIVERED, ())]:
-        supplier_order.refresh_from_db()
-        order_services.apply_supplier_update(
-            supplier_order_id=supplier_order.pk, actor=actor,
-            info=snapshot(supplier_order, status=status, shipments=shipments))
+    shipment = {"id": "SHP-1", "carrier": "UPS", "tracking_number": "1Z998",
+                "shipped_at": "2026-11-25T09:00:00Z",
+                "lines": [{"sku": sku, "quantity": 1, "imeis": [imei]}
+                          for sku, imei in imei_rows(api_order, start=36000000000000)]}
+    # Lines of the same SKU are one shipment line with all its IMEIs.
+    merged: dict[str, dict] = {}
+    for line in shipment["lines"]:
+        merged.setdefault(line["sku"], {"sku": line["sku"], "quantity": 0, "imeis": []})
+        merged[line["sku"]]["quantity"] += 1
+        merged[line["sku"]]["imeis"] += line["imeis"]
+    shipment["lines"] = list(merged.values())
+    with responses.RequestsMock() as supplier_api:
+        supplier_api.post(f"{API}/v1/orders", status=201,
+                          json=api_order_json(api_order, status="received", version=1))
+        forwarding.forward_supplier_order(supplier_order_id=supplier_order.pk)
+        for status, version, shipments in [("accepted", 2, ()), ("shipped", 3, (shipment,)),
+                                           ("delivered", 4, (shipment,)),
+                                           ("delivered", 4, (shipment,))]:
+            supplier_api.get(f"{API}/v1/orders/WSC-A-1", json=api_order_json(
+                api_order, status=status, version=version, shipments=shipments))
+            supplier_order.refresh_from_db()
+            forwarding.refresh_from_supplier(
+                supplier_order=supplier_order,
+                actor=forwarding.supplier_actor(manual_supplier))
 
+    api_order.refresh_from_db()
+    assert api_order.status == S.DELIVERED
     assert order_events(manual_order) == order_events(api_order)
 
 

@@ -402,3 +402,7 @@ class SyncRunAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, gettext("%(run)s: done.") % {"run": run},
                                   messages.SUCCESS)
+
+
+# Stock-list uploads and imports (their own module: inventory/stocklist_admin.py).
+from inventory import stocklist_admin  # noqa: E402,F401

@@ -7,7 +7,8 @@ import responses
 from django.utils import timezone
 
 from notifications.models import Notification
-from orders.errors import InvalidTransition, ManualRouteError
+from orders import services as order_services
+from orders.errors import InvalidTransition, ManualRouteError, NotCancellable
 from orders.models import OrderEvent, ShipmentImei
 from orders.states import OrderStatus
 from suppliers import manual
@@ -264,3 +265,17 @@ def test_a_partial_shipment_then_the_rest(manual_supplier, buyer, products, admi
                if recipient == "buyer@acme.test" and "shipped" in event]
     assert shipped == ["partially_shipped", "shipped"]
     assert ImeiList.objects.filter(status=ImeiList.Status.APPLIED).count() == 2
+
+
+def test_a_client_cancels_a_queued_order_but_not_one_placed_by_hand(
+        manual_supplier, buyer, products, admin_user):
+    queued, placed = place(buyer, products), place(buyer, products)
+    manual.record_supplier_number(supplier_order_id=placed.supplier_order.pk,
+                                  supplier_number="WSC-M-7", user=admin_user)
+    actor = order_services.Actor(user=buyer)
+
+    assert order_services.cancel_order(order=queued, actor=actor).status == S.CANCELLED
+    with pytest.raises(NotCancellable):
+        order_services.cancel_order(order=placed, actor=actor)
+    placed.refresh_from_db()
+    assert placed.status == S.SUBMITTED

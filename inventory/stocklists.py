@@ -222,7 +222,8 @@ def _to_item(values: Mapping[str, str], defaults: Mapping[str, str],
         warehouse_code=value("warehouse"), quantity=int(quantity_text), unit_price=price,
         currency=value("currency").upper(), updated_at=exported_at)
     # The sync service checks every item again; checked here too, to report the row number.
-    return (None, reason) if (reason := inventory_services.invalid_item_reason(item)) else (item, None)
+    reason = inventory_services.invalid_item_reason(item)
+    return (None, reason) if reason else (item, None)
 
 
 # --- The file as the supplier's feed -----------------------------------------------------
@@ -287,7 +288,7 @@ def import_stock_list(*, supplier: Supplier, content: bytes, filename: str, delt
     with substitute(supplier.slug, StockListFeed(parsed)):
         # A delta names its own start, or the service would read a first one as full.
         run = inventory_services.sync_inventory(supplier=supplier, full=not delta,
-                             since=exported_at if delta else None)
+                                                since=exported_at if delta else None)
     record.sync_run = run
     record.rows = parsed.rows
     record.bad_rows = parsed.bad_rows

@@ -12,7 +12,6 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orders import imei_lists
@@ -177,7 +176,6 @@ class ManualQueueAdmin(admin.ModelAdmin):
             "events": order.events.select_related("actor").order_by("-created_at", "-id")[:50],
             "is_terminal": order.status in (OrderStatus.DELIVERED, OrderStatus.CANCELLED,
                                             OrderStatus.REJECTED),
-            "now": timezone.now(),
         }
         return TemplateResponse(request, "admin/suppliers/manualqueueorder/desk.html", context)
 

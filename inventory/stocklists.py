@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +56,7 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
 OPTIONAL_FIELDS = {"currency": "USD"}
 MAX_RECORDED_BAD_ROWS = 1000
 SUFFIXES = (".xlsx", ".csv")
+_KIND_SEPARATOR = "--"
 _STORAGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(gb|tb)?\s*", re.IGNORECASE)
 _PRICE_NOISE = re.compile(r"[\s$€£,]")
 
@@ -321,11 +323,13 @@ def import_watched_folder(*, folder: Path | None = None) -> list[StockListImport
 
     Each file is first renamed into `processing/` (so two importers never read the same file),
     then moved to `done/` or, when refused or failed, to `failed/` beside a note of why. A file
-    met while another sync of its supplier runs goes back to wait for the next pass.
+    met while another sync of its supplier runs goes back to wait for the next pass, and so
+    does one left in `processing/` by an importer that died.
     """
     folder = Path(folder or settings.STOCK_LIST_FOLDER)
     imports = []
     for supplier in Supplier.objects.filter(is_active=True).order_by("slug"):
+        _take_back_abandoned(folder / supplier.slug)
         for kind in ("full", "delta"):
             incoming = folder / supplier.slug / kind
             if incoming.is_dir():
@@ -341,11 +345,27 @@ def _stock_list_files(folder: Path) -> list[Path]:
                   if path.is_file() and path.suffix.lower() in SUFFIXES)
 
 
+def _take_back_abandoned(supplier_folder: Path) -> None:
+    processing = supplier_folder / "processing"
+    if not processing.is_dir():
+        return
+    # A rename sets the change time: a file claimed this long ago has no importer left.
+    abandoned_before = time.time() - settings.INVENTORY_SYNC_LOCK_STALE_SECONDS
+    for claimed in processing.iterdir():
+        kind, _separator, name = claimed.name.partition(_KIND_SEPARATOR)
+        if kind in ("full", "delta") and claimed.stat().st_ctime < abandoned_before:
+            (supplier_folder / kind).mkdir(exist_ok=True)
+            claimed.rename(supplier_folder / kind / name)
+            logger.warning("stock_list_taken_back", supplier_folder=str(supplier_folder),
+                           filename=name)
+
+
 def _import_file(*, supplier: Supplier, path: Path, delta: bool) -> StockListImport | None:
     supplier_folder = path.parent.parent
     processing = supplier_folder / "processing"
     processing.mkdir(exist_ok=True)
-    claimed = processing / path.name
+    # The kind travels in the name, for a file taken back after its importer died.
+    claimed = processing / f"{path.parent.name}{_KIND_SEPARATOR}{path.name}"
     try:
         path.rename(claimed)
     except FileNotFoundError:  # another importer took it

@@ -52,11 +52,11 @@ def staff_actor(user: User | None) -> order_services.Actor:
 
 # --- Reads -------------------------------------------------------------------------------
 def work_queue() -> QuerySet[SupplierOrder]:
-    """Manual-route orders still open, oldest first: to place, then to follow up."""
+    """Manual-route orders still open, oldest first."""
     return (SupplierOrder.objects.filter(forwarding_state=MANUAL)
             .exclude(order__status__in=[S.DELIVERED, S.CANCELLED, S.REJECTED])
             .select_related("order", "order__company", "supplier")
-            .order_by("forwarded_at", "created_at"))
+            .order_by("created_at", "pk"))
 
 
 def to_place(queryset: QuerySet[SupplierOrder]) -> QuerySet[SupplierOrder]:

@@ -96,9 +96,9 @@ class ManualQueueAdmin(admin.ModelAdmin):
     def order_status(self, supplier_order):
         return supplier_order.order.get_status_display()
 
-    @admin.display(description=_("waiting since"), ordering="created_at")
+    @admin.display(description=_("placed by the client"), ordering="created_at")
     def waiting(self, supplier_order):
-        return supplier_order.forwarded_at or supplier_order.created_at
+        return supplier_order.created_at
 
     @admin.display(description=_("IMEI lists held"))
     def held_imei_lists(self, supplier_order):

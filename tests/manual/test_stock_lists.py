@@ -164,3 +164,15 @@ def test_the_watched_folder_imports_and_files_away(supplier, tmp_path):
     offer = SupplierOffer.objects.get(supplier_sku="SL-00001")
     assert offer.supplier_updated_at == exported
     assert stocklists.import_watched_folder(folder=folder) == []
+
+
+def test_a_file_left_by_a_dead_importer_is_taken_back(supplier, tmp_path, settings):
+    settings.INVENTORY_SYNC_LOCK_STALE_SECONDS = -1  # anything claimed is abandoned
+    processing = tmp_path / supplier.slug / "processing"
+    processing.mkdir(parents=True)
+    (processing / "delta--late.csv").write_bytes(csv_bytes([row(1)]))
+
+    records = stocklists.import_watched_folder(folder=tmp_path)
+
+    assert [(record.filename, record.kind) for record in records] == [("late.csv", "delta")]
+    assert not list(processing.iterdir())

@@ -33,7 +33,8 @@ class CarrierAdmin(admin.ModelAdmin):
 
 @admin.register(Warehouse)
 class WarehouseAdmin(admin.ModelAdmin):
-    list_display = ["name", "code"]
+    list_display = ["name", "code", "is_cancellable", "is_returnable", "lead_time_max_days",
+                    "warranty_days"]
     search_fields = ["code", "name"]
 
 

@@ -23,6 +23,7 @@ from zipfile import BadZipFile
 
 import structlog
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -141,6 +142,25 @@ def column_mapping(supplier: Supplier) -> tuple[dict[str, tuple[str, ...]], dict
         defaults.update({field: str(value) for field, value in configured["defaults"].items()
                          if field in DEFAULT_COLUMNS})
     return headers, defaults
+
+
+def validate_column_mapping(value: object) -> None:
+    """Refuse a supplier's stock-list columns that name fields we do not read."""
+    if not isinstance(value, dict):
+        raise ValidationError(_("Give an object of field: column header."))
+    problems = []
+    for field, header in value.items():
+        if field == "defaults":
+            if not isinstance(header, dict) or set(header) - set(DEFAULT_COLUMNS):
+                problems.append(_("\"defaults\" is an object whose keys are among: "
+                                  "%(fields)s.") % {"fields": ", ".join(DEFAULT_COLUMNS)})
+        elif field not in DEFAULT_COLUMNS:
+            problems.append(_("Unknown field %(field)r; the fields are: %(fields)s.")
+                            % {"field": field, "fields": ", ".join(DEFAULT_COLUMNS)})
+        elif not isinstance(header, str) or not header.strip():
+            problems.append(_("The header of %(field)s must be text.") % {"field": field})
+    if problems:
+        raise ValidationError(problems)
 
 
 def _locate_columns(header: list[str], supplier: Supplier) -> tuple[dict[str, int],

@@ -3,6 +3,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def validate_stock_list_columns(value: object) -> None:
+    from inventory.stocklists import validate_column_mapping
+
+    validate_column_mapping(value)
+
+
 class Supplier(models.Model):
     """A supplier PhoneExport forwards orders to, and the route its orders take."""
 
@@ -27,6 +33,7 @@ class Supplier(models.Model):
     # the default headers (inventory.stocklists.DEFAULT_COLUMNS).
     stock_list_columns = models.JSONField(
         _("stock-list columns"), default=dict, blank=True,
+        validators=[validate_stock_list_columns],
         help_text=_('Column headers of the supplier\'s stock-list export, e.g. '
                     '{"sku": "Item #", "quantity": "Avail"}. Fields left out use the '
                     'default headers.'))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
 from inventory import stocklists
@@ -176,3 +177,16 @@ def test_a_file_left_by_a_dead_importer_is_taken_back(supplier, tmp_path, settin
 
     assert [(record.filename, record.kind) for record in records] == [("late.csv", "delta")]
     assert not list(processing.iterdir())
+
+
+@pytest.mark.parametrize("columns", [
+    {"stock": "Qty"}, {"sku": ""}, {"defaults": {"colour_code": "X"}}, ["SKU"]])
+def test_a_column_mapping_naming_unknown_fields_is_refused(supplier, columns):
+    supplier.stock_list_columns = columns
+    with pytest.raises(ValidationError):
+        supplier.full_clean()
+
+
+def test_the_default_mapping_is_valid(supplier):
+    supplier.stock_list_columns = {"sku": "Item #", "defaults": {"warehouse": "wsc-direct"}}
+    supplier.full_clean()

@@ -4,8 +4,10 @@ from datetime import timedelta
 
 import pytest
 import responses
+from django.core import mail
 from django.utils import timezone
 
+from notifications import services as notification_services
 from notifications.models import Notification
 from orders import services as order_services
 from orders.errors import InvalidTransition, ManualRouteError, NotCancellable
@@ -214,6 +216,11 @@ def test_the_purchase_order_is_emailed_once_and_recorded(manual_supplier, buyer,
     assert attachment["filename"] == f"{order.number}.csv"
     assert all(line.supplier_sku in attachment["content"] for line in order.lines.all())
     assert order.events.filter(message__startswith="Purchase order emailed").count() == 1
+    notification_services.send_notification(notification_id=sent.pk)
+    email = mail.outbox[-1]
+    assert email.to == ["orders@wsc.test"]
+    assert email.attachments[0][0] == f"{order.number}.csv"
+    assert order.lines.first().supplier_sku in email.body
     manual.record_supplier_number(supplier_order_id=supplier_order.pk,
                                   supplier_number="WSC-M-5", user=admin_user)
     with pytest.raises(ManualRouteError):

@@ -24,9 +24,9 @@ def get_adapter(slug: str, *, route: str | None = None) -> SupplierAdapter:
     Built once per process and route, so its pooled HTTP connections are reused.
     Raises ImproperlyConfigured for a slug that `SUPPLIER_ADAPTERS` does not know.
     """
-    substitute = getattr(_substitutes, "by_slug", {}).get(slug)
-    if substitute is not None:
-        return substitute
+    stand_in = getattr(_substitutes, "by_slug", {}).get(slug)
+    if stand_in is not None:
+        return stand_in
     key = (slug, route or settings.SUPPLIER_TRANSPORT)
     with _lock:
         if key not in _adapters:

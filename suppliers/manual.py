@@ -113,13 +113,12 @@ def _locked(supplier_order_id: int) -> SupplierOrder:
 
 
 def _info(supplier_order: SupplierOrder, *, status: OrderStatus, reason: str = "",
-          shipments: tuple[ShipmentInfo, ...] = (),
-          supplier_order_id: str | None = None) -> SupplierOrderInfo:
+          shipments: tuple[ShipmentInfo, ...] = ()) -> SupplierOrderInfo:
     """Staff input as the supplier's next snapshot: one version above the last applied."""
     now = timezone.now()
     order = supplier_order.order
     return SupplierOrderInfo(
-        supplier_order_id=supplier_order_id or supplier_order.supplier_order_id,
+        supplier_order_id=supplier_order.supplier_order_id,
         reference=order.number, supplier_status=str(status), status=status,
         version=supplier_order.supplier_version + 1,
         lines=tuple(SupplierOrderLine(sku=line.supplier_sku, quantity=line.quantity,

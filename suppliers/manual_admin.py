@@ -8,7 +8,7 @@ to record what the supplier says; each form calls one service of suppliers.manua
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -208,7 +208,10 @@ class ManualQueueAdmin(admin.ModelAdmin):
                 done = (_("Purchase order emailed to the supplier.") if sent
                         else _("The purchase order was already sent."))
             elif action in ("release", "discard"):
-                imei_list = get_object_or_404(ImeiList, pk=data.get("imei_list"),
+                imei_list_id = str(data.get("imei_list", ""))
+                if not imei_list_id.isdigit():
+                    raise Http404
+                imei_list = get_object_or_404(ImeiList, pk=imei_list_id,
                                               supplier_order=supplier_order)
                 service = (manual.release_imei_list if action == "release"
                            else manual.discard_imei_list)

@@ -120,3 +120,11 @@ def test_the_warehouse_policy_renders_for_clients(db):
     warehouse.is_returnable, warehouse.warranty_days = False, 0
     html = render_to_string("inventory/_warehouse_policy.html", {"warehouse": warehouse})
     assert "no returns" in html and "No warranty" in html
+
+
+def test_a_forged_imei_list_id_is_not_found(admin_client, manual_supplier, buyer, products):
+    order = place(buyer, products)
+    for forged in ("abc", "999999"):
+        answer = admin_client.post(desk_url(order), {"action": "release",
+                                                     "imei_list": forged})
+        assert answer.status_code == 404

@@ -33,7 +33,8 @@ class CarrierAdmin(admin.ModelAdmin):
 
 @admin.register(Warehouse)
 class WarehouseAdmin(admin.ModelAdmin):
-    list_display = ["name", "code"]
+    list_display = ["name", "code", "is_cancellable", "is_returnable", "lead_time_max_days",
+                    "warranty_days"]
     search_fields = ["code", "name"]
 
 
@@ -402,3 +403,7 @@ class SyncRunAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, gettext("%(run)s: done.") % {"run": run},
                                   messages.SUCCESS)
+
+
+# Stock-list uploads and imports (their own module: inventory/stocklist_admin.py).
+from inventory import stocklist_admin  # noqa: E402,F401

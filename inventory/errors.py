@@ -32,3 +32,13 @@ class RemovalsNotHeld(InventoryError):
 
     def __init__(self):
         super().__init__(_("This sync run has no removals waiting for a decision."))
+
+
+class StockListUnreadable(InventoryError):
+    """A stock-list file that cannot be read as a table with the columns we need."""
+
+    code = "stock_list_unreadable"
+
+    def __init__(self, message: str, details: list | None = None):
+        self.details = details or []
+        super().__init__(message)

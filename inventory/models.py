@@ -49,6 +49,21 @@ class Warehouse(models.Model):
     code = models.CharField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), blank=True)
+    # Service terms shown to clients at checkout and on their orders.
+    is_cancellable = models.BooleanField(
+        _("orders cancellable"), default=True,
+        help_text=_("Orders from this warehouse can be cancelled before they ship."))
+    is_returnable = models.BooleanField(_("returns accepted"), default=True)
+    return_days = models.PositiveSmallIntegerField(
+        _("return window (days)"), null=True, blank=True,
+        help_text=_("Days after delivery within which returns are accepted."))
+    lead_time_min_days = models.PositiveSmallIntegerField(
+        _("lead time from (business days)"), null=True, blank=True)
+    lead_time_max_days = models.PositiveSmallIntegerField(
+        _("lead time to (business days)"), null=True, blank=True)
+    warranty_days = models.PositiveSmallIntegerField(
+        _("warranty (days)"), default=0, help_text=_("0: no warranty offered."))
+    policy_notes = models.TextField(_("policy notes for clients"), blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -479,3 +494,43 @@ class PriceChange(models.Model):
 
     def __str__(self):
         return f"{self.product_id}: {self.previous_sell_price} → {self.sell_price}"
+
+
+class StockListImport(models.Model):
+    """A supplier stock-list file (XLSX or CSV) read into the inventory through a sync run."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("Full stock list")
+        DELTA = "delta", _("New stock and price drops only")
+
+    class Status(models.TextChoices):
+        IMPORTED = "imported", _("Imported")
+        REFUSED = "refused", _("Refused: not readable")
+        FAILED = "failed", _("Failed")
+
+    supplier = models.ForeignKey("suppliers.Supplier", verbose_name=_("supplier"),
+                                 on_delete=models.PROTECT, related_name="stock_list_imports")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    filename = models.CharField(_("file"), max_length=255)
+    source = models.CharField(_("source"), max_length=20,
+                              help_text=_("Uploaded in admin, or picked up from the folder."))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    error = models.TextField(_("error"), blank=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    # Rows the import could not use, with their values as read and why: the bad-row report.
+    bad_rows = models.JSONField(_("bad rows"), default=list, blank=True)
+    bad_row_count = models.PositiveIntegerField(_("bad rows"), default=0)
+    sync_run = models.OneToOneField(SyncRun, verbose_name=_("sync run"), on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="stock_list_import")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"),
+                                    on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    created_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("stock-list import")
+        verbose_name_plural = _("stock-list imports")
+
+    def __str__(self):
+        return self.filename

@@ -40,6 +40,7 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         ORDER_EVENT = "order_event", _("Order event")
         STAFF_ALERT = "staff_alert", _("Staff alert")
+        SUPPLIER_MESSAGE = "supplier_message", _("Message to a supplier")
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("Email")

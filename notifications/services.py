@@ -397,3 +397,29 @@ def set_email_preferences(*, user: User, enabled_events: Iterable[str]) -> None:
         for event in events:
             NotificationPreference.objects.update_or_create(
                 user=user, event=event, defaults={"email_enabled": event in enabled})
+
+
+# --- Messages to suppliers ---------------------------------------------------------------
+def send_supplier_message(*, to_email: str, subject: str, body_text: str, body_html: str,
+                          dedup_key: str, order: Order | None = None,
+                          attachments: list[dict] | None = None) -> Notification | None:
+    """Email a supplier (a purchase order to its order desk) once per `dedup_key`.
+
+    Recorded in the caller's transaction and sent after commit like every notification;
+    returns None when this message was already recorded. Attachments are
+    {"filename", "content" (text), "mimetype"}.
+    """
+    key = _fit_key(f"supplier:{dedup_key}")
+    if Notification.objects.filter(dedup_key=key).exists():
+        return None
+    notification = _record(
+        dedup_key=key, kind=Notification.Kind.SUPPLIER_MESSAGE, event="purchase_order",
+        order=order, recipient_email=to_email, language=settings.LANGUAGE_CODE,
+        subject=subject[:255], body_text=body_text, body_html=body_html,
+        attachments=attachments or [], context={"dedup_key": dedup_key},
+        next_attempt_at=timezone.now())
+    if notification is not None:
+        _send_after_commit([notification.pk])
+        logger.info("supplier_message_recorded", recipient=to_email, dedup_key=dedup_key,
+                    order_number=order and order.number)
+    return notification

@@ -62,3 +62,13 @@ class OrderBusy(OrderError):
 
     def __init__(self):
         super().__init__(_("This order is being sent to the supplier. Try again in a moment."))
+
+
+class ManualRouteError(OrderError):
+    """A staff step of the manual route that cannot be done as asked; the message says why."""
+
+    code = "manual_route"
+
+    def __init__(self, message: str, details: list[dict] | None = None):
+        super().__init__(message)
+        self.details = details or []

@@ -628,6 +628,10 @@ def cancel_order(*, order: Order, actor: Actor, reason: str = "") -> Order:
         supplier_order.refresh_from_db()
         if supplier_order.forwarding_state == SupplierOrder.ForwardingState.IN_FLIGHT:
             raise OrderBusy()
+        if supplier_order.forwarding_state == SupplierOrder.ForwardingState.MANUAL:
+            # Staff placed it by hand: only they can cancel it at the supplier, then record it.
+            raise NotCancellable(_("This order is already placed with the supplier: contact us "
+                                   "to cancel it."))
         _cancel_at_supplier(supplier_order=supplier_order, actor=actor, reason=reason)
     order.refresh_from_db()
     return order

@@ -186,6 +186,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "phoneexport.tasks.record_worker_heartbeat",
         "schedule": timedelta(seconds=env.int("WORKER_HEARTBEAT_SECONDS", default=30)),
     },
+    "import-stock-lists": {
+        "task": "inventory.tasks.import_stock_lists",
+        "schedule": timedelta(seconds=env.float("STOCK_LIST_IMPORT_SECONDS", default=300.0)),
+    },
+    "alert-manual-queue": {
+        "task": "suppliers.tasks.alert_waiting_manual_orders",
+        "schedule": timedelta(seconds=env.float("MANUAL_QUEUE_CHECK_SECONDS", default=900.0)),
+    },
     "sweep-notifications": {
         "task": "notifications.tasks.sweep_notifications",
         "schedule": timedelta(seconds=env.float("NOTIFICATION_SWEEP_SECONDS", default=60.0)),
@@ -321,6 +329,12 @@ INVENTORY_SYNC_SOFT_TIME_LIMIT = env.int("INVENTORY_SYNC_SOFT_TIME_LIMIT", defau
 INVENTORY_SYNC_TIME_LIMIT = env.int("INVENTORY_SYNC_TIME_LIMIT", default=1800)
 # Rejected items kept on a sync run with their reasons (every one is counted).
 INVENTORY_MAX_RECORDED_REJECTIONS = env.int("INVENTORY_MAX_RECORDED_REJECTIONS", default=1000)
+# Supplier stock lists dropped here (<folder>/<supplier slug>/full/ or /delta/) are imported.
+STOCK_LIST_FOLDER = Path(env.str("STOCK_LIST_FOLDER", default=str(VAR_DIR / "stock-lists")))
+
+# --- Manual route -----------------------------------------------------------------------
+# Staff are alerted about a manual-route order not placed at the supplier after this long.
+MANUAL_QUEUE_ALERT_HOURS = env.float("MANUAL_QUEUE_ALERT_HOURS", default=4.0)
 
 # --- Auth and passwords -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

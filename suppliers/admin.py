@@ -53,3 +53,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# The manual route's work queue (its own module: suppliers/manual_admin.py).
+from suppliers import manual_admin  # noqa: E402,F401

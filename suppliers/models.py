@@ -3,6 +3,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def validate_stock_list_columns(value: object) -> None:
+    from inventory.stocklists import validate_column_mapping
+
+    validate_column_mapping(value)
+
+
 class Supplier(models.Model):
     """A supplier PhoneExport forwards orders to, and the route its orders take."""
 
@@ -19,6 +25,18 @@ class Supplier(models.Model):
     # Set when the supplier refuses our credentials: forwarding waits, attempts are not burned.
     forwarding_paused_at = models.DateTimeField(_("forwarding paused at"), null=True, blank=True)
     forwarding_paused_reason = models.TextField(_("reason forwarding is paused"), blank=True)
+    # Manual route: where purchase orders are emailed when the supplier takes orders by email.
+    order_desk_email = models.EmailField(
+        _("order desk email"), blank=True,
+        help_text=_("Purchase orders of the manual route are emailed here."))
+    # Our field -> the column header in the supplier's stock-list export; missing fields use
+    # the default headers (inventory.stocklists.DEFAULT_COLUMNS).
+    stock_list_columns = models.JSONField(
+        _("stock-list columns"), default=dict, blank=True,
+        validators=[validate_stock_list_columns],
+        help_text=_('Column headers of the supplier\'s stock-list export, e.g. '
+                    '{"sku": "Item #", "quantity": "Avail"}. Fields left out use the '
+                    'default headers.'))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -141,3 +159,57 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_type or '?'} {self.webhook_id}"
+
+
+class ImeiList(models.Model):
+    """A shipment staff recorded for a manual-route order, with the supplier's IMEI list.
+
+    Kept as uploaded, row by row, whatever its checks found: a list that does not match the
+    order is held for staff review before the client hears of the shipment.
+    """
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held: does not match the order")
+        APPLIED = "applied", _("Recorded on the order")
+        DISCARDED = "discarded", _("Discarded")
+
+    supplier_order = models.ForeignKey(SupplierOrder, verbose_name=_("supplier order"),
+                                       on_delete=models.CASCADE, related_name="imei_lists")
+    shipment_id = models.CharField(_("shipment id"), max_length=100)
+    carrier = models.CharField(_("shipping carrier"), max_length=40)
+    tracking_number = models.CharField(_("tracking number"), max_length=100)
+    shipped_at = models.DateTimeField(_("shipped at"))
+    filename = models.CharField(_("file"), max_length=255)
+    # [{"row": 2, "sku": "...", "imei": "..."}], in the file's order.
+    rows = models.JSONField(_("rows"), default=list)
+    issues = models.JSONField(_("issues"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"),
+                                    on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"),
+                                   on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("IMEI list")
+        verbose_name_plural = _("IMEI lists")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier_order", "shipment_id"],
+                                    name="unique_imei_list_shipment"),
+        ]
+
+    def __str__(self):
+        return f"{self.shipment_id} ({self.filename})"
+
+
+class ManualQueueOrder(SupplierOrder):
+    """The staff work queue of the manual route, as its own admin page."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("manual-route order")
+        verbose_name_plural = _("manual-route work queue")

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from suppliers import services, webhooks
+from suppliers import manual, services, webhooks
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -31,3 +31,8 @@ def reconcile_supplier_orders() -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def reconcile_supplier_order(supplier_order_id: int) -> None:
     services.reconcile_supplier_order(supplier_order_id=supplier_order_id)
+
+
+@shared_task(ignore_result=True)
+def alert_waiting_manual_orders() -> None:
+    manual.alert_waiting_manual_orders()

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('inventory', '0005_default_pricing_rule'),
-        ('suppliers', '0004_manual_route'),
+        ('suppliers', '0005_manual_route'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('suppliers', '0003_webhookevent_next_attempt'),
+        ('suppliers', '0004_awaiting_approval_state'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

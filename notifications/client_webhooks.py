@@ -33,6 +33,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -549,7 +550,7 @@ def alert_endpoint_owners(*, endpoint: ClientWebhookEndpoint) -> list[Notificati
     if creator is not None and creator.is_active and creator.company_id == endpoint.company_id:
         owners.setdefault(creator.pk, creator)
     disabled_at = endpoint.disabled_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    page = settings.SITE_URL + f"/account/notifications/webhooks/{endpoint.pk}/"
+    page = settings.SITE_URL + reverse("notifications:webhook_endpoint", args=[endpoint.pk])
     created = []
     for owner in owners.values():
         with translation.override(owner.language):

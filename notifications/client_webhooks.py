@@ -142,16 +142,6 @@ def create_endpoint(*, company: ClientCompany, url: str, events: Iterable[str],
     return endpoint
 
 
-def update_endpoint(*, endpoint: ClientWebhookEndpoint, url: str, events: Iterable[str],
-                    description: str = "") -> ClientWebhookEndpoint:
-    endpoint.url = validate_endpoint_url(url)
-    endpoint.events = _clean_events(events)
-    endpoint.description = description.strip()
-    endpoint.full_clean(exclude=["secret", "previous_secret"])
-    endpoint.save(update_fields=["url", "events", "description", "updated_at"])
-    return endpoint
-
-
 def rotate_secret(*, endpoint: ClientWebhookEndpoint) -> str:
     """Give the endpoint a new secret and return it (shown once). The old one keeps signing
     alongside it for CLIENT_WEBHOOK_SECRET_GRACE_SECONDS, while the client switches over."""
@@ -290,8 +280,8 @@ def _deliver_after_commit(delivery_ids: list[int]) -> None:
 
 def record_order_event_deliveries(*, order: Order, event: str, shipment: Shipment | None = None,
                                   reason: str = "") -> list[ClientWebhookDelivery]:
-    """Record the event for each of the company's active endpoints subscribed to it, with the
-    order as of now, and POST them after commit.
+    """Record the event for each of the company's endpoints subscribed to it, with the order
+    as of now, and POST them after commit (those to disabled endpoints wait for them).
 
     Called by `notify_order_event`, inside the transaction that changes the order. Returns the
     deliveries this call created: none for a repeat, an event clients do not receive, or a
@@ -300,8 +290,9 @@ def record_order_event_deliveries(*, order: Order, event: str, shipment: Shipmen
     event = Event(event)
     if event not in EVENT_TYPES:
         return []
+    # Disabled endpoints too: their deliveries wait, and are sent when it is enabled again.
     endpoints = [endpoint for endpoint in ClientWebhookEndpoint.objects.filter(
-        company_id=order.company_id, is_active=True) if event in endpoint.events]
+        company_id=order.company_id) if event in endpoint.events]
     if not endpoints:
         return []
     if event in SHIPMENT_EVENTS and shipment is None:

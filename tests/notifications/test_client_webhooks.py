@@ -156,18 +156,23 @@ def test_events_are_delivered_only_to_the_company_s_subscribed_active_endpoints(
                                                  events=["delivered"])
     client_webhooks.create_endpoint(company=people.company, url=receiver.url + "/off",
                                     events=["shipped"])
-    client_webhooks.disable_endpoint(endpoint=client_webhooks.create_endpoint(
-        company=people.company, url=receiver.url + "/disabled", events=["delivered"]),
-        reason="test")
+    disabled = client_webhooks.create_endpoint(company=people.company,
+                                               url=receiver.url + "/disabled",
+                                               events=["delivered"])
+    client_webhooks.disable_endpoint(endpoint=disabled, reason="test")
     client_webhooks.create_endpoint(company=UserFactory().company, url=receiver.url,
                                     events=["delivered"])
     services.notify_order_event(order=order, event="delivered")
-    assert list(ClientWebhookDelivery.objects.values_list("endpoint", "event_type")) == [
-        (subscribed.pk, "order.delivered")]
+    assert sorted(ClientWebhookDelivery.objects.values_list("endpoint", "event_type")) == [
+        (subscribed.pk, "order.delivered"), (disabled.pk, "order.delivered")]
+    # The disabled endpoint's delivery waits for it.
+    deliver_all()
+    assert len(receiver.requests) == 1
+    assert ClientWebhookDelivery.objects.get(endpoint=disabled).status == Status.PENDING
     # Staff work and our own steps are not sent to clients.
     services.notify_order_event(order=order, event="needs_attention")
     services.notify_order_event(order=order, event="forwarded")
-    assert ClientWebhookDelivery.objects.count() == 1
+    assert ClientWebhookDelivery.objects.count() == 2
 
 
 def test_a_receiver_down_then_up_gets_the_event_once_with_the_same_id(endpoint, order,
@@ -371,3 +376,38 @@ def test_only_account_admins_are_told_and_never_a_stranger(endpoint, people):
                                                                         flat=True)
     # Once per disabling.
     assert client_webhooks.alert_endpoint_owners(endpoint=endpoint) == []
+
+
+# --- Admin -----------------------------------------------------------------------------------
+@pytest.fixture
+def staff_client(client, db):
+    client.force_login(User.objects.create_superuser(email="ops@phoneexport.test",
+                                                     password="x" * 12))
+    return client
+
+
+def test_staff_re_send_a_delivery_and_re_enable_an_endpoint_from_admin(
+        staff_client, endpoint, order, receiver):
+    services.notify_order_event(order=order, event="delivered")
+    deliver_all()
+    delivery = ClientWebhookDelivery.objects.get()
+    page = staff_client.get(f"/admin/notifications/clientwebhookdelivery/{delivery.pk}/change/")
+    assert page.status_code == 200 and "204" in page.content.decode()
+    assert endpoint.secret not in staff_client.get(
+        f"/admin/notifications/clientwebhookendpoint/{endpoint.pk}/change/").content.decode()
+
+    staff_client.post("/admin/notifications/clientwebhookdelivery/", {
+        "action": "resend", "_selected_action": [delivery.pk]})
+    deliver_all()
+    assert receiver.webhook_ids() == [delivery.webhook_id] * 2
+
+    client_webhooks.disable_endpoint(endpoint=endpoint, reason="kept failing")
+    services.notify_order_event(order=order, event="cancelled")
+    deliver_all()
+    assert len(receiver.requests) == 2
+    staff_client.post("/admin/notifications/clientwebhookendpoint/", {
+        "action": "enable", "_selected_action": [endpoint.pk]})
+    endpoint.refresh_from_db()
+    assert endpoint.is_active and endpoint.disabled_reason == ""
+    deliver_all()
+    assert json.loads(receiver.requests[2]["body"])["type"] == "order.cancelled"

@@ -515,7 +515,7 @@ def _record_outcome(*, claim: Claim, outcome: Outcome) -> None:
                 return
             log.warning("client_webhook_retry", error=outcome.error, delay=round(delay, 1))
         endpoints.update(consecutive_failures=F("consecutive_failures") + 1)
-        endpoint = endpoints.select_for_update().select_related("company").get()
+        endpoint = endpoints.select_for_update().get()
         if not endpoint.is_active:
             return
         if gives_up:

@@ -4,10 +4,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from customers.models import User
-from notifications.models import Event, Notification, NotificationPreference
+from notifications.models import (
+    ClientWebhookAttempt,
+    ClientWebhookDelivery,
+    ClientWebhookEndpoint,
+    Event,
+    Notification,
+    NotificationPreference,
+)
 from orders.models import Order
 
 # Staff work, not client news: clients hear about the outcome (resumed, rejected, cancelled).
@@ -89,3 +98,28 @@ def due_notification_ids(*, limit: int) -> list[int]:
     return list(Notification.objects.filter(
         status=Notification.Status.PENDING, next_attempt_at__lte=timezone.now(),
     ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+
+
+def webhook_endpoints_for(*, company_id: int) -> QuerySet[ClientWebhookEndpoint]:
+    """The company's webhook endpoints, with their delivery counts by status."""
+    statuses = ClientWebhookDelivery.Status
+    return ClientWebhookEndpoint.objects.filter(company_id=company_id).annotate(
+        delivered_count=Count("deliveries", filter=Q(deliveries__status=statuses.DELIVERED)),
+        failed_count=Count("deliveries", filter=Q(deliveries__status=statuses.FAILED)),
+        pending_count=Count("deliveries", filter=Q(deliveries__status__in=[
+            statuses.PENDING, statuses.SENDING])),
+    ).order_by("created_at")
+
+
+def webhook_endpoint_for(*, company_id: int, endpoint_id: int) -> ClientWebhookEndpoint:
+    """One of the company's endpoints; another company's is not found (404, not 403)."""
+    return get_object_or_404(ClientWebhookEndpoint, pk=endpoint_id, company_id=company_id)
+
+
+def recent_webhook_deliveries(*, endpoint: ClientWebhookEndpoint,
+                              limit: int = 50) -> list[ClientWebhookDelivery]:
+    """The endpoint's latest deliveries, each with its attempts, newest first."""
+    return list(endpoint.deliveries.select_related("order").prefetch_related(
+        Prefetch("attempt_log", queryset=ClientWebhookAttempt.objects.order_by("-attempted_at",
+                                                                                "-id")),
+    ).order_by("-created_at", "-id")[:limit])

@@ -29,7 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.models import User
-from notifications import emails, selectors
+from notifications import client_webhooks, emails, selectors
 from notifications import tasks as notification_tasks
 from notifications.emails import SHIPMENT_EVENTS
 from notifications.models import AlertKind, Event, Notification, NotificationPreference
@@ -125,6 +125,7 @@ def notify_order_event(*, order: Order, event: str, shipment: Shipment | None = 
                        reason: str = "") -> list[Notification]:
     """Record the emails for an order event, one per recipient, and send them after commit.
 
+    The same event goes to the company's webhook endpoints (`client_webhooks`).
     Call it inside the transaction that changes the order, after the change is saved. For
     `partially_shipped` and `shipped`, `shipment` is the shipment being announced (by default
     the order's most recently recorded one): each shipment is announced once. Returns the
@@ -150,6 +151,8 @@ def notify_order_event(*, order: Order, event: str, shipment: Shipment | None = 
     _send_after_commit([notification.pk for notification in created])
     logger.info("order_event_notified", order_number=order.number, order_event=str(event),
                 recorded=len(created), already_recorded=len(recorded))
+    client_webhooks.record_order_event_deliveries(order=order, event=event, shipment=shipment,
+                                                  reason=reason)
     return created
 
 

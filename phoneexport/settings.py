@@ -198,6 +198,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.sweep_notifications",
         "schedule": timedelta(seconds=env.float("NOTIFICATION_SWEEP_SECONDS", default=60.0)),
     },
+    "sweep-client-webhooks": {
+        "task": "notifications.tasks.sweep_client_webhooks",
+        "schedule": timedelta(seconds=env.float("CLIENT_WEBHOOK_SWEEP_SECONDS", default=30.0)),
+    },
 }
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 
@@ -306,6 +310,28 @@ NOTIFICATION_CLAIM_TIMEOUT_SECONDS = env.float("NOTIFICATION_CLAIM_TIMEOUT_SECON
 WEBHOOK_SIGNATURE_ALERT_THRESHOLD = env.int("WEBHOOK_SIGNATURE_ALERT_THRESHOLD", default=10)
 WEBHOOK_SIGNATURE_ALERT_WINDOW_SECONDS = env.int("WEBHOOK_SIGNATURE_ALERT_WINDOW_SECONDS",
                                                  default=300)
+
+# --- Webhooks to clients' own systems (see ../docs/client-webhooks.md) -------------------
+# Endpoints must be HTTPS; plain http to 127.0.0.1/localhost is allowed only with this on.
+CLIENT_WEBHOOK_ALLOW_LOCALHOST = env.bool("CLIENT_WEBHOOK_ALLOW_LOCALHOST", default=DEBUG)
+# A slow receiver holds a worker thread for at most about these.
+CLIENT_WEBHOOK_CONNECT_TIMEOUT = env.float("CLIENT_WEBHOOK_CONNECT_TIMEOUT", default=3.05)
+CLIENT_WEBHOOK_READ_TIMEOUT = env.float("CLIENT_WEBHOOK_READ_TIMEOUT", default=10.0)
+# A failed attempt is retried after about CLIENT_WEBHOOK_RETRY_BASE_SECONDS, doubling up to the
+# cap, until CLIENT_WEBHOOK_RETRY_WINDOW_SECONDS after the first attempt; then it is failed.
+CLIENT_WEBHOOK_RETRY_BASE_SECONDS = env.float("CLIENT_WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+CLIENT_WEBHOOK_RETRY_CAP_SECONDS = env.float("CLIENT_WEBHOOK_RETRY_CAP_SECONDS", default=3600.0)
+CLIENT_WEBHOOK_RETRY_WINDOW_SECONDS = env.float("CLIENT_WEBHOOK_RETRY_WINDOW_SECONDS",
+                                                default=24 * 3600.0)
+# This many failed attempts in a row (or one delivery failed for good) disables an endpoint.
+CLIENT_WEBHOOK_DISABLE_AFTER_FAILURES = env.int("CLIENT_WEBHOOK_DISABLE_AFTER_FAILURES",
+                                                default=50)
+# After a rotation, the previous secret also signs deliveries for this long.
+CLIENT_WEBHOOK_SECRET_GRACE_SECONDS = env.float("CLIENT_WEBHOOK_SECRET_GRACE_SECONDS",
+                                                default=24 * 3600.0)
+# A claim older than this belongs to a dead worker: the sweeper takes it back.
+CLIENT_WEBHOOK_CLAIM_TIMEOUT_SECONDS = env.float("CLIENT_WEBHOOK_CLAIM_TIMEOUT_SECONDS",
+                                                 default=CELERY_TASK_TIME_LIMIT + 60)
 
 # --- Inventory and prices (docs/inventory.md) ---------------------------------------------
 # The sync schedules are "inventory-delta-sync" and "inventory-full-sync" in CELERY_BEAT_SCHEDULE.

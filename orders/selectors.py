@@ -74,8 +74,9 @@ def orders_for_client(*, company: ClientCompany, status: str | None = None,
         orders = orders.filter(Q(number__icontains=search) | Q(po_reference__icontains=search))
     if cursor:
         created_at, order_id = _decode_cursor(cursor)
-        orders = orders.filter(Q(created_at__lt=created_at)
-                               | Q(created_at=created_at, pk__lt=order_id))
+        # The first condition alone is what the index range scan starts from.
+        orders = orders.filter(created_at__lte=created_at).filter(
+            Q(created_at__lt=created_at) | Q(pk__lt=order_id))
     page = list(orders.order_by("-created_at", "-pk").only(
         "public_id", "number", "status", "status_reason", "po_reference", "currency", "total",
         "created_at", "updated_at")[:limit + 1])

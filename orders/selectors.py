@@ -49,7 +49,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         position = datetime.fromisoformat(created_at), int(order_id)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidCursor(cursor) from exc
-    if position[0].tzinfo is None:
+    if position[0].tzinfo is None or not 0 < position[1] < 2**63:  # a bigint primary key
         raise InvalidCursor(cursor)
     return position
 

@@ -66,8 +66,8 @@ def order_list(request):
     rows = [{"order": order, "live_version": versions[str(order.public_id)]["version"]}
             for order in page.orders]
     return render(request, "orders/list.html", {
-        "page": page, "rows": rows, "status": status, "search": search, "statuses": OrderStatus.choices,
-        "is_first_page": not request.GET.get("after")})
+        "page": page, "rows": rows, "status": status, "search": search,
+        "statuses": OrderStatus.choices, "is_first_page": not request.GET.get("after")})
 
 
 def _detail_context(request, order: Order) -> dict:

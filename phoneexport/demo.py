@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 
 from customers.models import ClientCompany, PricingTier, ShippingAddress, User
+from customers.services import api_token_for
 
 DEMO_PASSWORD = "phoneexport-demo"
 STAFF_EMAIL = "admin@phoneexport.example"
@@ -29,6 +30,8 @@ ROLES = [User.Role.ACCOUNT_ADMIN, User.Role.BUYER, User.Role.VIEWER]
 class DemoSummary:
     staff_email: str | None
     client_emails: list[str]
+    # Each client user's API token, by email.
+    api_tokens: dict[str, str]
 
 
 def seed_demo() -> DemoSummary:
@@ -40,7 +43,10 @@ def seed_demo() -> DemoSummary:
     with transaction.atomic():
         staff_email = _seed_staff() if settings.DEBUG else None
         client_emails = _seed_companies()
-    return DemoSummary(staff_email=staff_email, client_emails=client_emails)
+        api_tokens = {user.email: api_token_for(user=user)
+                      for user in User.objects.filter(email__in=client_emails)}
+    return DemoSummary(staff_email=staff_email, client_emails=client_emails,
+                       api_tokens=api_tokens)
 
 
 def _seed_staff() -> str:

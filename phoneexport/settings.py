@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_structlog",
     "phoneexport",
@@ -380,8 +381,21 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "phoneexport.api.exception_handler",
+    # Counted per API token (per user), in the shared cache so every web process agrees.
+    "DEFAULT_THROTTLE_CLASSES": ["phoneexport.api.PerTokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_RATE_PER_TOKEN", default="600/minute"),
+        "orders_create": env.str("API_ORDER_CREATE_RATE_PER_TOKEN", default="60/minute"),
+    },
 }
-SPECTACULAR_SETTINGS = {"TITLE": "PhoneExport API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PhoneExport API",
+    "VERSION": "1.0.0",
+    # The API docs page serves Swagger UI from our static files, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customers.views import set_language
 from phoneexport.views import healthz, home
@@ -16,7 +16,10 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/notifications/", include("notifications.urls")),
     path("prices/", include("inventory.urls")),
+    path("orders/", include("orders.urls")),
+    path("api/v1/", include("phoneexport.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("webhooks/suppliers/<slug:slug>/", SupplierWebhookView.as_view(),
          name="supplier-webhook"),
 ]

@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from rest_framework.authtoken.models import Token
 
 from customers.models import ClientCompany, ShippingAddress, User
 
@@ -21,6 +22,9 @@ def test_seed_demo_twice_gives_the_same_data(settings, capsys):
     output = capsys.readouterr().out
     assert "admin@phoneexport.example" in output
     assert "buyer@c1001.example" in output
+    buyer_token = Token.objects.get(user__email="buyer@c1001.example").key
+    assert f"buyer@c1001.example  (API token {buyer_token})" in output
+    assert Token.objects.count() == 3 * 3  # one per client user, kept across runs
 
 
 @pytest.mark.django_db

@@ -15,4 +15,5 @@ class Command(BaseCommand):
         if summary.staff_email:
             self.stdout.write(f"  staff (admin):  {summary.staff_email}")
         for email in summary.client_emails:
-            self.stdout.write(f"  client:         {email}")
+            self.stdout.write(f"  client:         {email}"
+                              f"  (API token {summary.api_tokens[email]})")

@@ -232,6 +232,10 @@ def browser_page(request):
         finally:
             context.close()
             browser.close()
+            # Queries run while Playwright's loop was up opened connections of their own.
+            from django.db import connections
+
+            connections.close_all()
 
 
 def screenshot(page, name: str) -> Path:

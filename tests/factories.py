@@ -22,12 +22,11 @@ class ClientCompanyFactory(factory.django.DjangoModelFactory):
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@client.example")
     company = factory.SubFactory(ClientCompanyFactory)
     role = User.Role.BUYER
-    password = factory.PostGenerationMethodCall("set_password", "a-long-password")
+    password = factory.django.Password("a-long-password")
 
 
 class ShippingAddressFactory(factory.django.DjangoModelFactory):

@@ -45,6 +45,16 @@ class CheckoutForm(forms.Form):
         if not self.is_bound:
             self.fields["address"].initial = addresses.filter(is_default=True).first()
 
+    def clean(self):
+        cleaned = super().clean()
+        typed = [name for name in SHIP_TO_FIELDS if cleaned.get(f"ship_{name}")]
+        if cleaned.get("address") is not None and typed:
+            # Never ship to the saved address when the buyer typed another one.
+            raise forms.ValidationError(_(
+                "You chose a saved address and typed a new one: choose \"A new address\" to "
+                "ship to the one you typed, or clear it."))
+        return cleaned
+
     def ship_to(self) -> dict[str, str]:
         """The chosen address book entry, or the address typed in (the order service checks
         that it is complete)."""

@@ -266,3 +266,14 @@ def test_a_user_of_an_inactive_company_cannot_order(client):
     inactive = ClientCompanyFactory(is_active=False)
     client.force_login(signed_in_user(inactive))
     assert client.get(reverse("cart:detail")).status_code == 403
+
+
+def test_a_typed_address_beside_a_chosen_one_is_not_silently_ignored(buyer_client, address):
+    product("IP13-BLK")
+    add(buyer_client, "IP13-BLK", 1)
+    response = buyer_client.post(reverse("cart:checkout"), {
+        "request_key": uuid.uuid4().hex, "shipping_method": "ground", "address": address.pk,
+        **typed_address(city="Orlando")})
+    assert "You chose a saved address and typed a new one" in (
+        response.context["form"].non_field_errors()[0])
+    assert not Order.objects.exists()

@@ -310,21 +310,33 @@ def _rule_price_expression(rule: PricingRule) -> Expression:
 
 def catalogue_facets(*, manufacturer: str = "") -> CatalogueFacets:
     """Values for the filter dropdowns; models only of `manufacturer` when one is chosen."""
-    combinations = cache.get(_FACETS_CACHE_KEY)
-    if combinations is None:
-        combinations = list(products_for_sale().order_by()
-                            .values_list("manufacturer", "model_name", "storage_gb", "colour")
-                            .distinct())
-        cache.set(_FACETS_CACHE_KEY, combinations, CATALOGUE_FACETS_SECONDS)
+    values = cache.get(_FACETS_CACHE_KEY)
+    if values is None:
+        values = _facet_values()
+        cache.set(_FACETS_CACHE_KEY, values, CATALOGUE_FACETS_SECONDS)
+    models = values["models"]
+    chosen = [manufacturer] if manufacturer else models
     return CatalogueFacets(
-        manufacturers=sorted({row[0] for row in combinations}),
-        model_names=sorted({row[1] for row in combinations
-                            if not manufacturer or row[0] == manufacturer}),
-        storages_gb=sorted({row[2] for row in combinations}),
-        colours=sorted({row[3] for row in combinations}),
-        grades=list(Grade.objects.all()),
-        carriers=list(Carrier.objects.all()),
-        warehouses=list(Warehouse.objects.all()))
+        manufacturers=sorted(models),
+        model_names=sorted({name for maker in chosen for name in models.get(maker, ())}),
+        storages_gb=values["storages_gb"], colours=values["colours"], grades=values["grades"],
+        carriers=values["carriers"], warehouses=values["warehouses"])
+
+
+def _facet_values() -> dict:
+    # Active and priced is close enough to "for sale" for a dropdown, and lets the
+    # manufacturer / model pairs come from the catalogue index alone.
+    on_sale = Product.objects.filter(is_active=True, sell_price__isnull=False).order_by()
+    models: dict[str, set[str]] = {}
+    for maker, model_name in on_sale.values_list("manufacturer", "model_name").distinct():
+        models.setdefault(maker, set()).add(model_name)
+    return {
+        "models": models,
+        "storages_gb": sorted(on_sale.values_list("storage_gb", flat=True).distinct()),
+        "colours": sorted(on_sale.values_list("colour", flat=True).distinct()),
+        "grades": list(Grade.objects.all()), "carriers": list(Carrier.objects.all()),
+        "warehouses": list(Warehouse.objects.all()),
+    }
 
 
 # --- Syncs and mappings ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ CATALOGUE_PAGE_SIZE = 50
 MAX_CATALOGUE_PAGE_SIZE = 200
 # The filter dropdowns read every product on sale: shared by all clients, refreshed this often.
 CATALOGUE_FACETS_SECONDS = 300
-_FACETS_CACHE_KEY = "inventory:catalogue-facets"
+FACETS_CACHE_KEY = "inventory:catalogue-facets"
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -310,10 +310,10 @@ def _rule_price_expression(rule: PricingRule) -> Expression:
 
 def catalogue_facets(*, manufacturer: str = "") -> CatalogueFacets:
     """Values for the filter dropdowns; models only of `manufacturer` when one is chosen."""
-    values = cache.get(_FACETS_CACHE_KEY)
+    values = cache.get(FACETS_CACHE_KEY)
     if values is None:
         values = _facet_values()
-        cache.set(_FACETS_CACHE_KEY, values, CATALOGUE_FACETS_SECONDS)
+        cache.set(FACETS_CACHE_KEY, values, CATALOGUE_FACETS_SECONDS)
     models = values["models"]
     chosen = [manufacturer] if manufacturer else models
     return CatalogueFacets(

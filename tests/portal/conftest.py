@@ -5,13 +5,14 @@ from django.core.cache import cache
 
 from customers.models import User
 from inventory.models import Carrier, Grade, Warehouse
+from inventory.selectors import FACETS_CACHE_KEY
 from tests.factories import ClientCompanyFactory, ProductFactory, ShippingAddressFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
 def _fresh_facets():
     # The catalogue's dropdown values are cached across requests; each test has its own products.
-    cache.clear()
+    cache.delete(FACETS_CACHE_KEY)
 
 
 @pytest.fixture

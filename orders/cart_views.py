@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from customers.models import ClientCompany
 from orders import cart as cart_service
 from orders.errors import InvalidAddress, InvalidOrder, OrderError, OutOfStock
-from orders.forms import CartQuantityForm, CheckoutForm
+from orders.forms import SHIPPING_METHODS, CartQuantityForm, CheckoutForm
 from orders.models import Order
 
 
@@ -149,4 +149,7 @@ def confirmation(request, public_id):
         raise PermissionDenied(_("Orders are for client accounts."))
     order = get_object_or_404(Order.objects.prefetch_related("lines"), company=company,
                               public_id=public_id)
-    return render(request, "cart/confirmation.html", {"order": order})
+    return render(request, "cart/confirmation.html", {
+        "order": order,
+        "shipping_method": dict(SHIPPING_METHODS).get(order.shipping_method,
+                                                      order.shipping_method)})

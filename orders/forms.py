@@ -7,6 +7,11 @@ from orders.cart import MAX_LINE_QUANTITY
 from orders.services import SHIP_TO_FIELDS
 
 
+# What the supplier's contract takes as free text; these are the services we offer.
+SHIPPING_METHODS = [("ground", _("Ground")), ("two_day", _("Two-day")),
+                    ("overnight", _("Overnight"))]
+
+
 class CartQuantityForm(forms.Form):
     sku = forms.CharField(max_length=80)
     quantity = forms.IntegerField(label=_("Quantity"), min_value=0, max_value=MAX_LINE_QUANTITY)
@@ -14,9 +19,6 @@ class CartQuantityForm(forms.Form):
 
 class CheckoutForm(forms.Form):
     """Where and how to ship the cart. The hidden token makes a repeated submit harmless."""
-
-    SHIPPING_METHODS = [("ground", _("Ground")), ("two_day", _("Two-day")),
-                        ("overnight", _("Overnight"))]
 
     request_key = forms.CharField(widget=forms.HiddenInput, max_length=64, validators=[
         RegexValidator(r"^[0-9a-f]{32}$", _("This form has expired: reload the page."))])

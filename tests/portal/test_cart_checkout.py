@@ -139,7 +139,7 @@ def test_checkout_with_an_address_book_entry_places_the_order(buyer_client, buye
 
     confirmation = buyer_client.get(response["Location"]).content.decode()
     assert order.number in confirmation and "1800.00 USD" in confirmation
-    assert "Placed" in confirmation and "PO-77" in confirmation
+    assert "Placed" in confirmation and "PO-77" in confirmation and "Two-day" in confirmation
 
 
 def test_checkout_shows_the_summary_and_preselects_the_default_address(buyer_client, address):

@@ -7,7 +7,8 @@ import pytest
 from customers.models import PricingTier
 from inventory.models import Grade, PricingRule, SupplierOffer, Warehouse
 from inventory.selectors import (
-    CatalogueFilters, catalogue_facets, catalogue_products, client_prices, products_for_sale,
+    CatalogueFilters, catalogue_facets, catalogue_products, client_price_expression, client_prices,
+    products_for_sale,
 )
 from tests.portal.conftest import product
 
@@ -131,3 +132,24 @@ def test_facets_list_the_values_on_sale(company, stock):
     assert facets.storages_gb == [128, 256]
     assert facets.colours == ["Black", "Blue", "Green", "Red"]
     assert [grade.code for grade in facets.grades][:2] == ["A+", "A"]
+
+
+@pytest.mark.parametrize("formula", [
+    {"markup_percent": Decimal("7.5")},
+    {"markup_percent": Decimal("3"), "markup_amount": Decimal("4.20"), "rounding": "next_whole"},
+    {"markup_amount": Decimal("1"), "floor_price": Decimal("400"), "cap_price": Decimal("420")},
+    {"markup_percent": Decimal("12"), "cap_price": Decimal("455.50"), "rounding": "next_99"},
+    {"markup_percent": Decimal("-99.99")},  # nothing above zero: not for sale
+    {"fixed_price": Decimal("123.45")},
+], ids=["percent", "amount-whole", "floor-cap", "cap-after-99", "unsellable", "fixed"])
+def test_the_sql_price_is_the_price_clients_pay(company, formula):
+    products = [product(f"COST-{index}", price=price, grade=grade) for index, (price, grade) in
+                enumerate([("99.99", "A"), ("380.00", "B"), ("412.35", "A"), ("450.00", "A")])]
+    PricingRule.objects.create(name="Grade A deal", company=company,
+                               grade=Grade.objects.get(code="A"), **formula)
+    rules = sorted(PricingRule.objects.filter(company=company), key=lambda rule: rule.pk)
+
+    in_sql = dict(products_for_sale().annotate(price=client_price_expression(rules))
+                  .values_list("pk", "price"))
+
+    assert in_sql == client_prices(company=company, products=products)

@@ -1,26 +1,16 @@
 """A buyer in a real browser: sign in, filter the catalogue, add to cart, check out."""
 
 import pytest
-from celery.app.task import Task
 
 from customers.models import User
 from orders.models import Order
 from suppliers.models import SupplierOrder
 from tests.conftest import screenshot
 from tests.factories import ClientCompanyFactory, ProductFactory, ShippingAddressFactory
+from tests.portal.conftest import queued_tasks  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 PASSWORD = "a-long-password"
-
-
-@pytest.fixture
-def queued_tasks(monkeypatch):
-    """Tasks the pages enqueue, kept here: no worker runs in this test."""
-    queued = []
-    monkeypatch.setattr(Task, "apply_async",
-                        lambda task, args=None, kwargs=None, **options:
-                        queued.append((task.name, tuple(args or ()))))
-    return queued
 
 
 @pytest.fixture

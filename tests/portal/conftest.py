@@ -1,12 +1,15 @@
 from decimal import Decimal
 
 import pytest
+from celery.app.task import Task
 from django.core.cache import cache
 
 from customers.models import User
 from inventory.models import Carrier, Grade, Warehouse
 from inventory.selectors import FACETS_CACHE_KEY
-from tests.factories import ClientCompanyFactory, ProductFactory, ShippingAddressFactory, UserFactory
+from tests.factories import (
+    ClientCompanyFactory, ProductFactory, ShippingAddressFactory, UserFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +21,17 @@ def _fresh_facets():
 @pytest.fixture
 def company(db):
     return ClientCompanyFactory(name="Acme Mobile")
+
+
+@pytest.fixture
+def queued_tasks(monkeypatch):
+    """Tasks enqueued after commit, kept here: no worker runs, and none is left in the queue
+    for a later test's worker."""
+    queued = []
+    monkeypatch.setattr(Task, "apply_async",
+                        lambda task, args=None, kwargs=None, **options:
+                        queued.append((task.name, tuple(args or ()))))
+    return queued
 
 
 def signed_in_user(company, role=User.Role.BUYER, **fields) -> User:

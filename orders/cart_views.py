@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.models import ClientCompany
@@ -94,6 +95,8 @@ def cart_update(request):
     return redirect("cart:detail")
 
 
+# Never cached: going back to the form must give a new token, or it would answer the last order.
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def checkout(request):
@@ -134,7 +137,8 @@ def _place(request, form: CheckoutForm, company: ClientCompany) -> Order | None:
     except InvalidOrder as error:
         form.add_error(None, str(error))
         for detail in error.details:
-            form.add_error(None, detail["error"])
+            if "error" in detail:
+                form.add_error(None, detail["error"])
     except OrderError as error:
         form.add_error(None, str(error))
     return None

@@ -277,3 +277,11 @@ def test_a_typed_address_beside_a_chosen_one_is_not_silently_ignored(buyer_clien
     assert "You chose a saved address and typed a new one" in (
         response.context["form"].non_field_errors()[0])
     assert not Order.objects.exists()
+
+
+def test_each_visit_to_the_checkout_gets_a_fresh_token_and_is_not_cached(buyer_client):
+    product("IP13-BLK")
+    add(buyer_client, "IP13-BLK", 1)
+    response = buyer_client.get(reverse("cart:checkout"))
+    assert "no-store" in response["Cache-Control"]
+    assert checkout_token(buyer_client) != checkout_token(buyer_client)

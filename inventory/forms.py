@@ -2,7 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import ClientCompany
-from inventory.models import Product
+from inventory.models import Carrier, Grade, Product, Warehouse
+from inventory.selectors import CatalogueFacets, CatalogueFilters, CatalogueSort
 
 
 class PricePreviewForm(forms.Form):
@@ -23,3 +24,52 @@ class PricePreviewForm(forms.Form):
 class PriceListForm(forms.Form):
     company = forms.ModelChoiceField(label=_("client company"),
                                      queryset=ClientCompany.objects.filter(is_active=True))
+
+
+class CatalogueFilterForm(forms.Form):
+    """The catalogue's filters, read from the query string; choices come from the facets."""
+
+    q = forms.CharField(label=_("Search"), max_length=100, required=False,
+                        help_text=_("SKU, model, colour..."))
+    manufacturer = forms.ChoiceField(label=_("Manufacturer"), required=False)
+    model = forms.ChoiceField(label=_("Model"), required=False)
+    storage = forms.TypedChoiceField(label=_("Storage"), required=False, coerce=int,
+                                     empty_value=None)
+    colour = forms.ChoiceField(label=_("Colour"), required=False)
+    grade = forms.ModelChoiceField(label=_("Grade"), queryset=Grade.objects.all(),
+                                   to_field_name="code", required=False, empty_label=_("Any"))
+    carrier = forms.ModelChoiceField(label=_("Carrier"), queryset=Carrier.objects.all(),
+                                     to_field_name="code", required=False, empty_label=_("Any"))
+    warehouse = forms.ModelChoiceField(label=_("Warehouse"), queryset=Warehouse.objects.all(),
+                                       to_field_name="code", required=False,
+                                       empty_label=_("Any"))
+    in_stock = forms.BooleanField(label=_("In stock only"), required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
+        (CatalogueSort.MODEL, _("Model")),
+        (CatalogueSort.PRICE, _("Price, lowest first")),
+        (CatalogueSort.PRICE_DESCENDING, _("Price, highest first")),
+    ])
+    page = forms.IntegerField(min_value=1, max_value=100_000, required=False,
+                              widget=forms.HiddenInput)
+
+    def __init__(self, *args, facets: CatalogueFacets, **kwargs):
+        super().__init__(*args, **kwargs)
+        any_value = [("", _("Any"))]
+        self.fields["manufacturer"].choices = any_value + [(name, name)
+                                                           for name in facets.manufacturers]
+        self.fields["model"].choices = any_value + [(name, name) for name in facets.model_names]
+        self.fields["storage"].choices = any_value + [(str(size), f"{size} GB")
+                                                      for size in facets.storages_gb]
+        self.fields["colour"].choices = any_value + [(name, name) for name in facets.colours]
+
+    def filters(self) -> CatalogueFilters:
+        """The filters from the fields that validated; a bad value filters nothing."""
+        self.is_valid()
+        data = self.cleaned_data
+        return CatalogueFilters(
+            manufacturer=data.get("manufacturer") or "", model_name=data.get("model") or "",
+            storage_gb=data.get("storage"), colour=data.get("colour") or "",
+            grade=data.get("grade"), carrier=data.get("carrier"),
+            warehouse=data.get("warehouse"), in_stock_only=bool(data.get("in_stock")),
+            search=data.get("q") or "", sort=data.get("sort") or CatalogueSort.MODEL,
+            page=data.get("page") or 1)

@@ -154,8 +154,9 @@ class Product(models.Model):
         verbose_name = _("product")
         verbose_name_plural = _("products")
         indexes = [
-            models.Index(fields=["manufacturer", "model_name", "storage_gb"],
-                         name="product_model"),
+            # Filters by manufacturer and model, and the catalogue's order, read from one index.
+            models.Index(fields=["manufacturer", "model_name", "storage_gb", "colour", "sku"],
+                         name="product_catalogue"),
             models.Index(fields=["sell_price"], name="product_price"),
         ]
 

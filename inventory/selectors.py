@@ -5,16 +5,29 @@ from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.core.cache import cache
+from django.db.models import (
+    Case, Count, DecimalField, Expression, F, IntegerField, OuterRef, Q, QuerySet, Subquery,
+    Value, When,
+)
+from django.db.models.functions import Ceil, Coalesce, Floor, Greatest, Least, Round
+from django.db.models.lookups import GreaterThan
 
 from customers.models import ClientCompany
-from inventory.models import PricingRule, Product, SupplierOffer, SyncRun
-from inventory.pricing import PriceExplanation, ProductKey, RuleBook
-from inventory.visibility import visible_to
+from inventory.models import (
+    Carrier, Grade, PricingRule, Product, SupplierOffer, SyncRun, Warehouse,
+)
+from inventory.pricing import PriceExplanation, ProductKey, RuleBook, precedence
+from inventory.visibility import visibility_for, visible_to
 from suppliers.models import Supplier
 
 PRICE_LIST_CHUNK = 2000
+CATALOGUE_PAGE_SIZE = 50
+MAX_CATALOGUE_PAGE_SIZE = 200
+# The filter dropdowns read every product on sale: shared by all clients, refreshed this often.
+CATALOGUE_FACETS_SECONDS = 300
+FACETS_CACHE_KEY = "inventory:catalogue-facets"
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,221 @@ def price_list(*, company: ClientCompany) -> Iterator[PriceListRow]:
             if prices[product.pk] is not None:
                 yield PriceListRow(product=product, available_quantity=product.available_quantity,
                                    unit_price=prices[product.pk])
+
+
+# --- Catalogue -------------------------------------------------------------------------------
+class CatalogueSort:
+    MODEL = "model"
+    PRICE = "price"
+    PRICE_DESCENDING = "-price"
+    ALL = (MODEL, PRICE, PRICE_DESCENDING)
+
+
+@dataclass(frozen=True)
+class CatalogueFilters:
+    """What a client asked the catalogue for; empty values filter nothing."""
+
+    manufacturer: str = ""
+    model_name: str = ""
+    storage_gb: int | None = None
+    colour: str = ""
+    grade: Grade | None = None
+    carrier: Carrier | None = None
+    warehouse: Warehouse | None = None
+    in_stock_only: bool = False
+    search: str = ""
+    sort: str = CatalogueSort.MODEL
+    page: int = 1
+    page_size: int = CATALOGUE_PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    product: Product
+    available_quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class CataloguePage:
+    """One page of rows. No total count: counting 100,000 matches on every page costs more
+    than the page itself, so the page only knows whether another follows."""
+
+    rows: list[CatalogueRow]
+    number: int
+    page_size: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.page_size + 1 if self.rows else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.page_size + len(self.rows)
+
+
+@dataclass(frozen=True)
+class CatalogueFacets:
+    """The values the catalogue's filters offer."""
+
+    manufacturers: list[str]
+    model_names: list[str]
+    storages_gb: list[int]
+    colours: list[str]
+    grades: list[Grade]
+    carriers: list[Carrier]
+    warehouses: list[Warehouse]
+
+
+def products_for_sale() -> QuerySet[Product]:
+    """Products a client can order: on sale, priced, and offered by a supplier."""
+    return Product.objects.filter(is_active=True, sell_price__isnull=False, offer__isnull=False)
+
+
+def catalogue_products(*, company: ClientCompany, filters: CatalogueFilters) -> CataloguePage:
+    """One page of the catalogue at this client's prices, with the units it can order."""
+    visibility = visibility_for(company=company)
+    products = with_available_quantity(visible_to(products_for_sale(), company=company,
+                                                  visibility=visibility))
+    products = _filter_catalogue(products, filters)
+    if filters.in_stock_only or not visibility.show_out_of_stock:
+        products = products.filter(available_quantity__gt=0)
+    products = _sort_catalogue(products, company=company, sort=filters.sort)
+    page_size = min(max(filters.page_size, 1), MAX_CATALOGUE_PAGE_SIZE)
+    number = max(filters.page, 1)
+    offset = (number - 1) * page_size
+    # One row beyond the page says whether another page follows.
+    found = list(products.select_related("grade", "carrier", "warehouse")
+                 [offset:offset + page_size + 1])
+    page_products = found[:page_size]
+    prices = client_prices(company=company, products=page_products)
+    rows = [CatalogueRow(product=product, available_quantity=product.available_quantity,
+                         unit_price=prices[product.pk])
+            for product in page_products if prices[product.pk] is not None]
+    return CataloguePage(rows=rows, number=number, page_size=page_size,
+                         has_next=len(found) > page_size)
+
+
+def _filter_catalogue(products: QuerySet[Product], filters: CatalogueFilters) -> QuerySet[Product]:
+    exact = {"manufacturer": filters.manufacturer, "model_name": filters.model_name,
+             "storage_gb": filters.storage_gb, "colour": filters.colour,
+             "grade": filters.grade, "carrier": filters.carrier, "warehouse": filters.warehouse}
+    products = products.filter(**{field: value for field, value in exact.items()
+                                  if value not in (None, "")})
+    # Every word must appear in the SKU, the manufacturer, the model or the colour, so
+    # "iphone 13 black" finds black iPhone 13s whatever the order of the words.
+    for word in filters.search.split():
+        products = products.filter(Q(sku__icontains=word) | Q(manufacturer__icontains=word)
+                                   | Q(model_name__icontains=word) | Q(colour__icontains=word))
+    return products
+
+
+def _sort_catalogue(products: QuerySet[Product], *, company: ClientCompany,
+                    sort: str) -> QuerySet[Product]:
+    if sort not in (CatalogueSort.PRICE, CatalogueSort.PRICE_DESCENDING):
+        return products.order_by("manufacturer", "model_name", "storage_gb", "colour", "sku")
+    client_rules = _client_rules(company)
+    if client_rules:
+        # Prices of their own are computed at read time: sort by the same formula in SQL.
+        products = (products.annotate(client_price=client_price_expression(client_rules))
+                    .filter(client_price__isnull=False))
+        price = "client_price"
+    else:
+        price = "sell_price"
+    if sort == CatalogueSort.PRICE:
+        return products.order_by(F(price).asc(), "id")
+    return products.order_by(F(price).desc(), "-id")
+
+
+def _client_rules(company: ClientCompany) -> list[PricingRule]:
+    """The active rules of this client and of its tier, first winner first."""
+    scope = Q(company=company)
+    if company.pricing_tier_id is not None:
+        scope |= Q(tier_id=company.pricing_tier_id)
+    return sorted(PricingRule.objects.filter(scope, is_active=True), key=precedence)
+
+
+def client_price_expression(client_rules: list[PricingRule]) -> Expression:
+    """SQL for what `client_prices` computes in Python: the first matching rule of the
+    client's own (see pricing.apply_rule) on the offer's cost, else `sell_price`."""
+    whens = []
+    for rule in client_rules:
+        conditions = Q()
+        if rule.manufacturer:
+            conditions &= Q(manufacturer__iexact=rule.manufacturer)
+        if rule.model_name:
+            conditions &= Q(model_name__iexact=rule.model_name)
+        if rule.grade_id is not None:
+            conditions &= Q(grade_id=rule.grade_id)
+        if rule.warehouse_id is not None:
+            conditions &= Q(warehouse_id=rule.warehouse_id)
+        whens.append(When(conditions, then=_rule_price_expression(rule)))
+    return Case(*whens, default=F("sell_price"), output_field=_MONEY)
+
+
+def _money(amount: Decimal) -> Value:
+    return Value(amount, output_field=_MONEY)
+
+
+def _rule_price_expression(rule: PricingRule) -> Expression:
+    if rule.fixed_price is not None:
+        return _money(rule.fixed_price)
+    price = F("offer__cost_price")
+    if rule.markup_percent is not None:
+        price = Round(price * _money(1 + rule.markup_percent / 100), 2, output_field=_MONEY)
+    if rule.markup_amount is not None:
+        price = price + _money(rule.markup_amount)
+    if rule.floor_price is not None:
+        price = Greatest(price, _money(rule.floor_price), output_field=_MONEY)
+    if rule.cap_price is not None:
+        price = Least(price, _money(rule.cap_price), output_field=_MONEY)
+    if rule.rounding == PricingRule.Rounding.NEXT_99:
+        price = Floor(price, output_field=_MONEY) + _money(Decimal("0.99"))
+    elif rule.rounding == PricingRule.Rounding.NEXT_WHOLE:
+        price = Ceil(price, output_field=_MONEY)
+    else:
+        price = Round(price, 2, output_field=_MONEY)
+    if rule.cap_price is not None:
+        price = Least(price, _money(rule.cap_price), output_field=_MONEY)
+    # Nothing above zero: not for sale to this client.
+    return Case(When(GreaterThan(price, _money(Decimal("0"))), then=price), default=None,
+                output_field=_MONEY)
+
+
+def catalogue_facets(*, manufacturer: str = "") -> CatalogueFacets:
+    """Values for the filter dropdowns; models only of `manufacturer` when one is chosen."""
+    values = cache.get(FACETS_CACHE_KEY)
+    if values is None:
+        values = _facet_values()
+        cache.set(FACETS_CACHE_KEY, values, CATALOGUE_FACETS_SECONDS)
+    models = values["models"]
+    chosen = [manufacturer] if manufacturer else models
+    return CatalogueFacets(
+        manufacturers=sorted(models),
+        model_names=sorted({name for maker in chosen for name in models.get(maker, ())}),
+        storages_gb=values["storages_gb"], colours=values["colours"], grades=values["grades"],
+        carriers=values["carriers"], warehouses=values["warehouses"])
+
+
+def _facet_values() -> dict:
+    # Active and priced is close enough to "for sale" for a dropdown, and spares a join
+    # with the offers on every read.
+    on_sale = Product.objects.filter(is_active=True, sell_price__isnull=False).order_by()
+    models: dict[str, set[str]] = {}
+    for maker, model_name in on_sale.values_list("manufacturer", "model_name").distinct():
+        models.setdefault(maker, set()).add(model_name)
+    return {
+        "models": models,
+        "storages_gb": sorted(on_sale.values_list("storage_gb", flat=True).distinct()),
+        "colours": sorted(on_sale.values_list("colour", flat=True).distinct()),
+        "grades": list(Grade.objects.all()), "carriers": list(Carrier.objects.all()),
+        "warehouses": list(Warehouse.objects.all()),
+    }
 
 
 # --- Syncs and mappings ----------------------------------------------------------------------

@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("orders.api.urls")),
+    path("", include("inventory.api.urls")),
 ]

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customers.views import set_language
+from inventory.urls import catalogue_urlpatterns
 from phoneexport.views import healthz, home
 from suppliers.views import SupplierWebhookView
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/notifications/", include("notifications.urls")),
     path("prices/", include("inventory.urls")),
+    path("catalogue/", include((catalogue_urlpatterns, "catalogue"))),
+    path("cart/", include("orders.cart_urls")),
     path("orders/", include("orders.urls")),
     path("api/v1/", include("phoneexport.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -77,3 +77,19 @@ def test_the_price_list_leaves_out_hidden_products(client, catalogue, silver):
     response = client.get(reverse("inventory:price-list"))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [row[0] for row in rows[1:]] == [catalogue["a_unlocked"].sku]
+
+
+def test_the_catalogue_applies_the_tier_and_its_out_of_stock_rule(catalogue, silver):
+    from inventory.selectors import CatalogueFilters, catalogue_products
+
+    sold_out = ProductFactory(offer__quantity=0)
+    open_company = ClientCompanyFactory()
+    listed = {row.product.sku for row in catalogue_products(
+        company=open_company, filters=CatalogueFilters()).rows}
+    assert sold_out.sku in listed and catalogue["c_unlocked"].sku in listed
+
+    silver.show_out_of_stock = False
+    silver.save()
+    listed = {row.product.sku for row in catalogue_products(
+        company=ClientCompanyFactory(pricing_tier=silver), filters=CatalogueFilters()).rows}
+    assert listed == {catalogue["a_unlocked"].sku}

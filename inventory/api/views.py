@@ -1,5 +1,5 @@
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +10,7 @@ from inventory import selectors
 from inventory.api.serializers import (
     ProductFilterSerializer, ProductPageSerializer, ProductSerializer,
 )
+from phoneexport.api import ErrorSerializer
 
 
 class ProductListView(APIView):
@@ -17,7 +18,8 @@ class ProductListView(APIView):
 
     @extend_schema(
         operation_id="products_list", parameters=[ProductFilterSerializer],
-        responses=ProductPageSerializer,
+        responses={200: ProductPageSerializer,
+                   **{code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 429)}},
         description=("Products for sale at your prices, with the units you can order now. "
                      "Pages have no total count: follow `next` until it is null."))
     def get(self, request: Request) -> Response:

@@ -114,7 +114,9 @@ def checkout(request):
     if not cart and request.method == "GET":
         messages.info(request, _("Your cart is empty: add products from the catalogue."))
         return redirect("cart:detail")
-    return render(request, "cart/checkout.html", {"cart": cart, "form": form})
+    warehouses = {line.product.warehouse.pk: line.product.warehouse for line in cart.lines}
+    return render(request, "cart/checkout.html", {"cart": cart, "form": form,
+                                                  "warehouses": list(warehouses.values())})
 
 
 def _place(request, form: CheckoutForm, company: ClientCompany) -> Order | None:

@@ -109,11 +109,18 @@ def order_detail(*, company: ClientCompany, public_id: uuid.UUID | str) -> Order
     return (Order.objects.filter(company=company, public_id=public_id)
             .select_related("placed_by")
             .prefetch_related(
-                "lines",
+                "lines__product__warehouse",
                 Prefetch("shipments", queryset=Shipment.objects.prefetch_related(
                     "lines__imeis")),
                 Prefetch("events", queryset=_client_events(), to_attr="client_events"))
             .get())
+
+
+def order_warehouses(order: Order) -> list:
+    """The warehouses an order given by `order_detail` ships from, for their terms."""
+    warehouses = {line.product.warehouse.pk: line.product.warehouse
+                  for line in order.lines.all() if line.product is not None}
+    return list(warehouses.values())
 
 
 def client_timeline(order: Order) -> list[TimelineEntry]:

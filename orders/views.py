@@ -99,7 +99,8 @@ def _order_detail(request, public_id: uuid.UUID) -> Order:
 @require_GET
 def order_detail(request, public_id: uuid.UUID):
     order = _order_detail(request, public_id)
-    return render(request, "orders/detail.html", _detail_context(request, order))
+    return render(request, "orders/detail.html", {
+        **_detail_context(request, order), "warehouses": selectors.order_warehouses(order)})
 
 
 @client_required

@@ -83,6 +83,7 @@ def test_the_order_page_shows_lines_totals_status_reason_and_timeline(client, bu
     assert "Order placed." in page  # the timeline
     assert "Ignored the supplier" not in page  # staff diagnostics stay in admin
     assert "PO-7781" in page
+    assert "Warehouse terms" in page and line.product.warehouse.name in page
 
 
 def test_a_shipped_order_shows_tracking_links_and_imeis_and_offers_the_csv(

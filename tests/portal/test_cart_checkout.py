@@ -149,6 +149,8 @@ def test_checkout_shows_the_summary_and_preselects_the_default_address(buyer_cli
     assert response.context["cart"].total == Decimal("900.00")
     assert response.context["form"]["address"].value() == address.pk
     assert "900.00 USD" in response.content.decode()
+    assert "Warehouse terms" in response.content.decode()
+    assert [warehouse.code for warehouse in response.context["warehouses"]] == ["wsc"]
 
 
 def test_submitting_the_same_checkout_twice_makes_one_order(buyer_client):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
+from queue import Full, Queue
 from typing import Any, NamedTuple
 
 import structlog
@@ -71,14 +73,21 @@ _HISTORY_FIELDS = ("product_id", "recorded_at", "reason", "cost_price", "previou
 _PROGRESS_FIELDS = ("pages", "items_seen", "items_created", "items_updated",
                     "items_out_of_stock", "items_rejected", "items_unmapped", "products_created",
                     "prices_changed", "cost_changes_flagged", "rejections", "errors")
+# What the sync's, the removals' and the checkouts' lookups filter and join on.
+_LOOKUP_OFFER_FIELDS = ("supplier", "supplier_sku", "product", "quantity", "updated_at")
+_LOOKUP_PRODUCT_FIELDS = ("sku", "is_active")
 _MAX_INTEGER = 2_147_483_647  # PositiveIntegerField on every database
 _MAX_MONEY = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
 _MAX_PERCENT = Decimal("9999999.99")
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+# Well-formed codes met so far: a set lookup for each item instead of the pattern.
+_CURRENCIES_SEEN: set[str] = set()
 _LOGGED_SAMPLES = 10
 _ANALYZE_AFTER_CREATED = 1000
 _UNSEEN = object()
 _PROGRESS_SECONDS = 5.0
+_PAGES_READ_AHEAD = 4
+_READ_AHEAD_POLL_SECONDS = 0.5
 
 
 @dataclass
@@ -278,11 +287,12 @@ class _FeedReader:
         self.pending: list[_Entry] = []
         self.flushed_at = time.monotonic()
 
-    def add_page(self, page: InventoryPage) -> None:
+    def add_page(self, page: InventoryPage, *, read_at: datetime | None = None) -> None:
+        """Take a page received at `read_at` (now when not given)."""
         run = self.run
         run.pages += 1
         run.items_seen += len(page.items) + len(page.rejected)
-        read_at = timezone.now()
+        read_at = read_at or timezone.now()
         for rejected in page.rejected:
             self._reject(rejected.sku, rejected.reason)
         seen, pending, known = self.seen, self.pending, self.known
@@ -381,8 +391,11 @@ def invalid_item_reason(item: InventoryItem) -> str | None:
     if not (type(price) is Decimal and price.is_finite() and 0 < price <= _MAX_MONEY
             and price == price.quantize(CENT)):
         return _("malformed price %(value)r") % {"value": str(price)}
-    if type(item.currency) is not str or not _CURRENCY_CODE.fullmatch(item.currency):
-        return _("malformed currency %(value)r") % {"value": item.currency}
+    currency = item.currency
+    if not (type(currency) is str and currency in _CURRENCIES_SEEN):
+        if type(currency) is not str or not _CURRENCY_CODE.fullmatch(currency):
+            return _("malformed currency %(value)r") % {"value": currency}
+        _CURRENCIES_SEEN.add(currency)
     if not isinstance(item.updated_at, datetime) or item.updated_at.tzinfo is None:
         return _("malformed update time")
     return None
@@ -393,18 +406,59 @@ def _read_all(*, run: SyncRun, reader: _FeedReader, pages: Iterator[InventoryPag
     """Apply every page; the feed's error, if it failed part-way (what was read applies)."""
     feed_error = None
     try:
-        for page in pages:
-            reader.add_page(page)
+        for page, read_at in _read_ahead(pages):
+            reader.add_page(page, read_at=read_at)
     except SupplierError as exc:
         feed_error = _("The feed failed after %(pages)d page(s): %(error)s") % {
             "pages": run.pages, "error": exc.message}
     reader.flush()
     if run.items_created > max(_ANALYZE_AFTER_CREATED, run.items_seen // 10):
         # The planner's statistics predate this bulk load; without them it picks slow plans.
-        bulk.analyze(SupplierOffer, Product)
+        bulk.analyze({SupplierOffer: _LOOKUP_OFFER_FIELDS, Product: _LOOKUP_PRODUCT_FIELDS})
     if feed_error is None and full:
         _remove_absent(run=run, seen=reader.seen, known=reader.known or ())
     return feed_error
+
+
+def _read_ahead(pages: Iterator[InventoryPage]) -> Iterator[tuple[InventoryPage, datetime]]:
+    """The feed's pages with the time each arrived, read a few pages ahead in a thread.
+
+    The thread only talks to the supplier, never to the database: while a batch waits for the
+    database, the next pages are already on their way. A feed error is raised here after the
+    pages read before it, as reading in line would.
+    """
+    queue: Queue[tuple[InventoryPage, datetime] | BaseException | None] = Queue(
+        maxsize=_PAGES_READ_AHEAD)
+    stop = threading.Event()
+
+    def hand_over(entry: tuple[InventoryPage, datetime] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=_READ_AHEAD_POLL_SECONDS)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not hand_over((page, timezone.now())):
+                    return
+            hand_over(None)
+        except BaseException as exc:  # handed over, and raised by the sync
+            hand_over(exc)
+
+    reader = threading.Thread(target=read, name="inventory-feed-reader", daemon=True)
+    reader.start()
+    try:
+        while (entry := queue.get()) is not None:
+            if isinstance(entry, BaseException):
+                raise entry
+            yield entry
+    finally:
+        stop.set()
+        reader.join(timeout=_READ_AHEAD_POLL_SECONDS * 2)
 
 
 def _conclude(run: SyncRun, work: Callable[[], str | None]) -> None:
@@ -692,11 +746,9 @@ class _BatchPlan:
             self.counts.products_linked += 1
             self._plan_product_change(product_id, current, need.desired, need.cost,
                                       need.previous_cost)
-        bulk.insert_rows(Product, _NEW_PRODUCT_FIELDS, [
-            (need.sku, *need.desired, True, self.now, self.now) for need in to_create])
-        for chunk in bulk.chunks([need.sku for need in to_create]):
-            product_ids.update(Product.objects.filter(bulk.among("sku", chunk)).order_by()
-                               .values_list("sku", "id"))
+        product_ids.update(bulk.insert_rows_with_ids(Product, _NEW_PRODUCT_FIELDS, [
+            (need.sku, *need.desired, True, self.now, self.now) for need in to_create],
+            key="sku"))
         self.counts.products_created += len(to_create)
         self.counts.products_linked += len(to_create)
         return product_ids

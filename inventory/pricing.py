@@ -107,7 +107,7 @@ class RuleBook:
             rule = self._base_rules[key] = self.rule_for(ProductKey(*key))
         if rule is None:
             return None
-        price = self._prices.get((rule.pk, cost), _UNKNOWN)
+        price = self._prices.get((rule.id, cost), _UNKNOWN)  # id: pk without the property
         if price is _UNKNOWN:
             price = self.price_with(rule, cost)
         return price

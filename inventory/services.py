@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -86,7 +86,6 @@ _LOGGED_SAMPLES = 10
 _ANALYZE_AFTER_CREATED = 1000
 _UNSEEN = object()
 _PROGRESS_SECONDS = 5.0
-_PAGES_READ_AHEAD = 4
 _READ_AHEAD_POLL_SECONDS = 0.5
 
 
@@ -134,10 +133,13 @@ def sync_inventory(*, supplier: Supplier, full: bool, since: datetime | None = N
         if full:
             _derive_again_if_stale(supplier_id=supplier.pk)
             reader.known = _known_offers(supplier_id=supplier.pk)
-        pages = _feed_adapter(supplier).iter_inventory(
-            updated_since=None if full else since,
-            page_size=page_size or settings.INVENTORY_SYNC_PAGE_SIZE)
-        return _read_all(run=run, reader=reader, pages=pages, full=full)
+        size = page_size or settings.INVENTORY_SYNC_PAGE_SIZE
+        pages = _feed_adapter(supplier).iter_inventory(updated_since=None if full else since,
+                                                       page_size=size)
+        # A batch's worth of pages ahead: the feed keeps coming while a whole batch writes.
+        ahead = max(2, -(-settings.INVENTORY_SYNC_BATCH_SIZE // size))
+        return _read_all(run=run, reader=reader, pages=_read_ahead(pages, ahead=ahead),
+                         full=full)
 
     try:
         _conclude(run, read)
@@ -401,16 +403,19 @@ def invalid_item_reason(item: InventoryItem) -> str | None:
     return None
 
 
-def _read_all(*, run: SyncRun, reader: _FeedReader, pages: Iterator[InventoryPage],
+def _read_all(*, run: SyncRun, reader: _FeedReader,
+              pages: Generator[tuple[InventoryPage, datetime], None, None],
               full: bool) -> str | None:
     """Apply every page; the feed's error, if it failed part-way (what was read applies)."""
     feed_error = None
     try:
-        for page, read_at in _read_ahead(pages):
+        for page, read_at in pages:
             reader.add_page(page, read_at=read_at)
     except SupplierError as exc:
         feed_error = _("The feed failed after %(pages)d page(s): %(error)s") % {
             "pages": run.pages, "error": exc.message}
+    finally:
+        pages.close()  # stops the reading thread now, whatever stopped the sync
     reader.flush()
     if run.items_created > max(_ANALYZE_AFTER_CREATED, run.items_seen // 10):
         # The planner's statistics predate this bulk load; without them it picks slow plans.
@@ -420,7 +425,8 @@ def _read_all(*, run: SyncRun, reader: _FeedReader, pages: Iterator[InventoryPag
     return feed_error
 
 
-def _read_ahead(pages: Iterator[InventoryPage]) -> Iterator[tuple[InventoryPage, datetime]]:
+def _read_ahead(pages: Iterator[InventoryPage], *,
+                ahead: int) -> Generator[tuple[InventoryPage, datetime], None, None]:
     """The feed's pages with the time each arrived, read a few pages ahead in a thread.
 
     The thread only talks to the supplier, never to the database: while a batch waits for the
@@ -428,7 +434,7 @@ def _read_ahead(pages: Iterator[InventoryPage]) -> Iterator[tuple[InventoryPage,
     pages read before it, as reading in line would.
     """
     queue: Queue[tuple[InventoryPage, datetime] | BaseException | None] = Queue(
-        maxsize=_PAGES_READ_AHEAD)
+        maxsize=ahead)
     stop = threading.Event()
 
     def hand_over(entry: tuple[InventoryPage, datetime] | BaseException | None) -> bool:

@@ -299,20 +299,23 @@ class _FeedReader:
             self._reject(rejected.sku, rejected.reason)
         seen, pending, known = self.seen, self.pending, self.known
         for item in page.items:
-            reason = invalid_item_reason(item)
-            if reason is None and item.sku in seen:
-                reason = _("the SKU appears twice in the feed")
-            if reason is not None:
-                self._reject(item.sku if isinstance(item.sku, str) else "", reason)
-                continue
-            seen.add(item.sku)
-            if known is not None:
-                # Unchanged since the sync started: products too (_derive_again_if_stale).
-                stored = known.get(item.sku)
-                if stored is not None and stored[0] == _digest(_feed_values(item)):
+            sku = item.sku
+            if known is not None and type(sku) is str and sku not in seen:
+                # Unchanged since the sync started (products too: _derive_again_if_stale).
+                # Equal to values stored after their checks, so not checked again.
+                stored = known.get(sku)
+                if stored is not None and stored[0] == _digest_or_none(item):
+                    seen.add(sku)
                     run.items_unmapped += not stored[1]
                     continue
-            pending.append(_Entry(item.sku, item, read_at))
+            reason = invalid_item_reason(item)
+            if reason is None and sku in seen:
+                reason = _("the SKU appears twice in the feed")
+            if reason is not None:
+                self._reject(sku if isinstance(sku, str) else "", reason)
+                continue
+            seen.add(sku)
+            pending.append(_Entry(sku, item, read_at))
         # Progress is saved with each batch, and now and then when little changes.
         if (len(pending) >= settings.INVENTORY_SYNC_BATCH_SIZE
                 or time.monotonic() - self.flushed_at >= _PROGRESS_SECONDS):
@@ -427,7 +430,7 @@ def _read_all(*, run: SyncRun, reader: _FeedReader,
 
 def _read_ahead(pages: Iterator[InventoryPage], *,
                 ahead: int) -> Generator[tuple[InventoryPage, datetime], None, None]:
-    """The feed's pages with the time each arrived, read a few pages ahead in a thread.
+    """The feed's pages with the time each arrived, read up to `ahead` pages ahead in a thread.
 
     The thread only talks to the supplier, never to the database: while a batch waits for the
     database, the next pages are already on their way. A feed error is raised here after the
@@ -777,6 +780,14 @@ def _feed_values(item: InventoryItem) -> tuple:
     return (item.manufacturer, item.model, item.storage_gb, item.colour, item.grade_code,
             item.carrier_code, item.warehouse_code, item.quantity,
             item.unit_price.quantize(CENT), item.currency, item.updated_at)
+
+
+def _digest_or_none(item: InventoryItem) -> int | None:
+    """The item's digest, or None when its values are too malformed to have one."""
+    try:
+        return _digest(_feed_values(item))
+    except (AttributeError, TypeError, ValueError, ArithmeticError):
+        return None
 
 
 def _digest(feed: tuple) -> int:

@@ -1,6 +1,6 @@
 """Time a full inventory sync of a large feed against reading the feed alone and two bare loads.
 
-The bare load is the issue's yardstick: the feed's rows COPYed and upserted into one temporary
+The bare load is the goals' yardstick: the feed's rows COPYed and upserted into one temporary
 table. The sync writes two logged tables with their indexes and foreign keys, so the same rows
 are also loaded bare into those real tables, with no sync logic, as a second reference.
 
@@ -236,8 +236,9 @@ def _real_load(items: list[InventoryItem], supplier: Supplier) -> float:
     product_table, offer_table = Product._meta.db_table, SupplierOffer._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         def load() -> None:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
-                           "FROM generate_series(1, %s)", [product_table, len(products)])
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [product_table])
+            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                           [cursor.fetchone()[0], len(products)])
             for product, offer, (product_id,) in zip(products, offers, cursor.fetchall()):
                 product[0] = offer[2] = product_id
             _upsert(cursor, product_table, _REAL_PRODUCT_COLUMNS, products, key=("sku",))

@@ -136,8 +136,8 @@ def sync_inventory(*, supplier: Supplier, full: bool, since: datetime | None = N
         size = page_size or settings.INVENTORY_SYNC_PAGE_SIZE
         pages = _feed_adapter(supplier).iter_inventory(updated_since=None if full else since,
                                                        page_size=size)
-        # A batch's worth of pages ahead: the feed keeps coming while a whole batch writes.
-        ahead = max(2, -(-settings.INVENTORY_SYNC_BATCH_SIZE // size))
+        # Two batches' worth of pages ahead: the feed keeps coming while a whole batch writes.
+        ahead = max(2, -(-2 * settings.INVENTORY_SYNC_BATCH_SIZE // size))
         return _read_all(run=run, reader=reader, pages=_read_ahead(pages, ahead=ahead),
                          full=full)
 

@@ -79,7 +79,7 @@ class RuleBook:
                                           rule.warehouse_id))
                        for rule in sorted(rules, key=precedence) if rule.is_active]
         self._chosen: dict[tuple, PricingRule | None] = {}
-        self._base_prices: dict[tuple, Decimal | None] = {}
+        self._base_rules: dict[tuple, PricingRule | None] = {}
         self._prices: dict[tuple[int, Decimal], Decimal | None] = {}
 
     @property
@@ -99,12 +99,17 @@ class RuleBook:
     def base_price(self, manufacturer: str, model_name: str, grade_id: int,
                    warehouse_id: int, cost: Decimal) -> Decimal | None:
         """The price for clients without rules of their own; memoised, for the sync's hot path."""
-        key = (manufacturer, model_name, grade_id, warehouse_id, cost)
-        price = self._base_prices.get(key, _UNKNOWN)
+        # A few rules serve thousands of products: the rule by product, then the price by
+        # rule and cost, each worked out once.
+        key = (manufacturer, model_name, grade_id, warehouse_id)
+        rule = self._base_rules.get(key, _UNKNOWN)
+        if rule is _UNKNOWN:
+            rule = self._base_rules[key] = self.rule_for(ProductKey(*key))
+        if rule is None:
+            return None
+        price = self._prices.get((rule.id, cost), _UNKNOWN)  # id: pk without the property
         if price is _UNKNOWN:
-            rule = self.rule_for(ProductKey(manufacturer, model_name, grade_id, warehouse_id))
-            price = self._base_prices[key] = (None if rule is None
-                                              else self.price_with(rule, cost))
+            price = self.price_with(rule, cost)
         return price
 
     def price_with(self, rule: PricingRule, cost: Decimal) -> Decimal | None:

@@ -14,13 +14,15 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
+import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
+from queue import Full, Queue
 from typing import Any, NamedTuple
 
 import structlog
@@ -71,14 +73,20 @@ _HISTORY_FIELDS = ("product_id", "recorded_at", "reason", "cost_price", "previou
 _PROGRESS_FIELDS = ("pages", "items_seen", "items_created", "items_updated",
                     "items_out_of_stock", "items_rejected", "items_unmapped", "products_created",
                     "prices_changed", "cost_changes_flagged", "rejections", "errors")
+# What the sync's, the removals' and the checkouts' lookups filter and join on.
+_LOOKUP_OFFER_FIELDS = ("supplier", "supplier_sku", "product", "quantity", "updated_at")
+_LOOKUP_PRODUCT_FIELDS = ("sku", "is_active")
 _MAX_INTEGER = 2_147_483_647  # PositiveIntegerField on every database
 _MAX_MONEY = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
 _MAX_PERCENT = Decimal("9999999.99")
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+# Well-formed codes met so far: a set lookup for each item instead of the pattern.
+_CURRENCIES_SEEN: set[str] = set()
 _LOGGED_SAMPLES = 10
 _ANALYZE_AFTER_CREATED = 1000
 _UNSEEN = object()
 _PROGRESS_SECONDS = 5.0
+_READ_AHEAD_POLL_SECONDS = 0.5
 
 
 @dataclass
@@ -125,10 +133,13 @@ def sync_inventory(*, supplier: Supplier, full: bool, since: datetime | None = N
         if full:
             _derive_again_if_stale(supplier_id=supplier.pk)
             reader.known = _known_offers(supplier_id=supplier.pk)
-        pages = _feed_adapter(supplier).iter_inventory(
-            updated_since=None if full else since,
-            page_size=page_size or settings.INVENTORY_SYNC_PAGE_SIZE)
-        return _read_all(run=run, reader=reader, pages=pages, full=full)
+        size = page_size or settings.INVENTORY_SYNC_PAGE_SIZE
+        pages = _feed_adapter(supplier).iter_inventory(updated_since=None if full else since,
+                                                       page_size=size)
+        # Two batches' worth of pages ahead: the feed keeps coming while a whole batch writes.
+        ahead = max(2, -(-2 * settings.INVENTORY_SYNC_BATCH_SIZE // size))
+        return _read_all(run=run, reader=reader, pages=_read_ahead(pages, ahead=ahead),
+                         full=full)
 
     try:
         _conclude(run, read)
@@ -278,29 +289,33 @@ class _FeedReader:
         self.pending: list[_Entry] = []
         self.flushed_at = time.monotonic()
 
-    def add_page(self, page: InventoryPage) -> None:
+    def add_page(self, page: InventoryPage, *, read_at: datetime | None = None) -> None:
+        """Take a page received at `read_at` (now when not given)."""
         run = self.run
         run.pages += 1
         run.items_seen += len(page.items) + len(page.rejected)
-        read_at = timezone.now()
+        read_at = read_at or timezone.now()
         for rejected in page.rejected:
             self._reject(rejected.sku, rejected.reason)
         seen, pending, known = self.seen, self.pending, self.known
         for item in page.items:
-            reason = invalid_item_reason(item)
-            if reason is None and item.sku in seen:
-                reason = _("the SKU appears twice in the feed")
-            if reason is not None:
-                self._reject(item.sku if isinstance(item.sku, str) else "", reason)
-                continue
-            seen.add(item.sku)
-            if known is not None:
-                # Unchanged since the sync started: products too (_derive_again_if_stale).
-                stored = known.get(item.sku)
-                if stored is not None and stored[0] == _digest(_feed_values(item)):
+            sku = item.sku
+            if known is not None and type(sku) is str and sku not in seen:
+                # Unchanged since the sync started (products too: _derive_again_if_stale).
+                # Equal to values stored after their checks, so not checked again.
+                stored = known.get(sku)
+                if stored is not None and stored[0] == _digest_or_none(item):
+                    seen.add(sku)
                     run.items_unmapped += not stored[1]
                     continue
-            pending.append(_Entry(item.sku, item, read_at))
+            reason = invalid_item_reason(item)
+            if reason is None and sku in seen:
+                reason = _("the SKU appears twice in the feed")
+            if reason is not None:
+                self._reject(sku if isinstance(sku, str) else "", reason)
+                continue
+            seen.add(sku)
+            pending.append(_Entry(sku, item, read_at))
         # Progress is saved with each batch, and now and then when little changes.
         if (len(pending) >= settings.INVENTORY_SYNC_BATCH_SIZE
                 or time.monotonic() - self.flushed_at >= _PROGRESS_SECONDS):
@@ -381,30 +396,78 @@ def invalid_item_reason(item: InventoryItem) -> str | None:
     if not (type(price) is Decimal and price.is_finite() and 0 < price <= _MAX_MONEY
             and price == price.quantize(CENT)):
         return _("malformed price %(value)r") % {"value": str(price)}
-    if type(item.currency) is not str or not _CURRENCY_CODE.fullmatch(item.currency):
-        return _("malformed currency %(value)r") % {"value": item.currency}
+    currency = item.currency
+    if not (type(currency) is str and currency in _CURRENCIES_SEEN):
+        if type(currency) is not str or not _CURRENCY_CODE.fullmatch(currency):
+            return _("malformed currency %(value)r") % {"value": currency}
+        _CURRENCIES_SEEN.add(currency)
     if not isinstance(item.updated_at, datetime) or item.updated_at.tzinfo is None:
         return _("malformed update time")
     return None
 
 
-def _read_all(*, run: SyncRun, reader: _FeedReader, pages: Iterator[InventoryPage],
+def _read_all(*, run: SyncRun, reader: _FeedReader,
+              pages: Generator[tuple[InventoryPage, datetime], None, None],
               full: bool) -> str | None:
     """Apply every page; the feed's error, if it failed part-way (what was read applies)."""
     feed_error = None
     try:
-        for page in pages:
-            reader.add_page(page)
+        for page, read_at in pages:
+            reader.add_page(page, read_at=read_at)
     except SupplierError as exc:
         feed_error = _("The feed failed after %(pages)d page(s): %(error)s") % {
             "pages": run.pages, "error": exc.message}
+    finally:
+        pages.close()  # stops the reading thread now, whatever stopped the sync
     reader.flush()
     if run.items_created > max(_ANALYZE_AFTER_CREATED, run.items_seen // 10):
         # The planner's statistics predate this bulk load; without them it picks slow plans.
-        bulk.analyze(SupplierOffer, Product)
+        bulk.analyze({SupplierOffer: _LOOKUP_OFFER_FIELDS, Product: _LOOKUP_PRODUCT_FIELDS})
     if feed_error is None and full:
         _remove_absent(run=run, seen=reader.seen, known=reader.known or ())
     return feed_error
+
+
+def _read_ahead(pages: Iterator[InventoryPage], *,
+                ahead: int) -> Generator[tuple[InventoryPage, datetime], None, None]:
+    """The feed's pages with the time each arrived, read up to `ahead` pages ahead in a thread.
+
+    The thread only talks to the supplier, never to the database: while a batch waits for the
+    database, the next pages are already on their way. A feed error is raised here after the
+    pages read before it, as reading in line would.
+    """
+    queue: Queue[tuple[InventoryPage, datetime] | BaseException | None] = Queue(
+        maxsize=ahead)
+    stop = threading.Event()
+
+    def hand_over(entry: tuple[InventoryPage, datetime] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=_READ_AHEAD_POLL_SECONDS)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not hand_over((page, timezone.now())):
+                    return
+            hand_over(None)
+        except BaseException as exc:  # handed over, and raised by the sync
+            hand_over(exc)
+
+    reader = threading.Thread(target=read, name="inventory-feed-reader", daemon=True)
+    reader.start()
+    try:
+        while (entry := queue.get()) is not None:
+            if isinstance(entry, BaseException):
+                raise entry
+            yield entry
+    finally:
+        stop.set()
+        reader.join(timeout=_READ_AHEAD_POLL_SECONDS * 2)
 
 
 def _conclude(run: SyncRun, work: Callable[[], str | None]) -> None:
@@ -692,11 +755,9 @@ class _BatchPlan:
             self.counts.products_linked += 1
             self._plan_product_change(product_id, current, need.desired, need.cost,
                                       need.previous_cost)
-        bulk.insert_rows(Product, _NEW_PRODUCT_FIELDS, [
-            (need.sku, *need.desired, True, self.now, self.now) for need in to_create])
-        for chunk in bulk.chunks([need.sku for need in to_create]):
-            product_ids.update(Product.objects.filter(bulk.among("sku", chunk)).order_by()
-                               .values_list("sku", "id"))
+        product_ids.update(bulk.insert_rows_with_ids(Product, _NEW_PRODUCT_FIELDS, [
+            (need.sku, *need.desired, True, self.now, self.now) for need in to_create],
+            key="sku"))
         self.counts.products_created += len(to_create)
         self.counts.products_linked += len(to_create)
         return product_ids
@@ -719,6 +780,14 @@ def _feed_values(item: InventoryItem) -> tuple:
     return (item.manufacturer, item.model, item.storage_gb, item.colour, item.grade_code,
             item.carrier_code, item.warehouse_code, item.quantity,
             item.unit_price.quantize(CENT), item.currency, item.updated_at)
+
+
+def _digest_or_none(item: InventoryItem) -> int | None:
+    """The item's digest, or None when its values are too malformed to have one."""
+    try:
+        return _digest(_feed_values(item))
+    except (AttributeError, TypeError, ValueError, ArithmeticError):
+        return None
 
 
 def _digest(feed: tuple) -> int:

@@ -1,8 +1,10 @@
 """Syncing the catalogue from the sandbox supplier over real HTTP: full, delta, failures,
 short pages, bad items, removals held for staff, and the sync lock."""
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -94,6 +96,23 @@ def test_a_feed_failing_on_page_three_applies_what_was_read_and_takes_nothing_ou
     assert run.status == SyncRun.Status.SUCCEEDED and run.items_out_of_stock == 1
     assert offer(gone.sku).quantity == 0
     assert offer(on_page_five.sku).quantity == on_page_five.quantity
+
+
+def test_a_sync_stopped_by_an_error_stops_reading_the_feed(sandbox, supplier):
+    def broken_batch(**_arguments):
+        raise RuntimeError("the database went away")
+
+    with mock.patch.object(services, "_apply_batch", broken_batch), \
+            pytest.raises(RuntimeError):
+        full_sync(supplier)
+
+    # The pages read ahead are dropped with the thread that read them.
+    for thread in threading.enumerate():
+        if thread.name == "inventory-feed-reader":
+            thread.join(timeout=10)
+            assert not thread.is_alive()
+    run = SyncRun.objects.get()
+    assert run.status == SyncRun.Status.FAILED and "went away" in run.errors[0]
 
 
 def test_a_supplier_serving_fewer_items_per_page_than_asked_is_read_to_the_end(

@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/notifications/", include("notifications.urls")),
+    path("account/", include("customers.urls")),
     path("prices/", include("inventory.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script from a URL, not inline, as our CSP requires.

@@ -8,6 +8,7 @@ members of the company and know the pages exist; they are simply not allowed.
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
@@ -114,10 +115,14 @@ def test_an_unknown_role_is_refused(admin_client, buyer):
 def test_deactivating_a_user_stops_their_sign_in_and_their_api_token(admin_client, buyer,
                                                                      client):
     Token.objects.create(user=buyer)
+    buyer_session = Client()
+    buyer_session.force_login(buyer)
     admin_client.post(reverse("customers:user-active", args=[buyer.pk]), {"active": "0"})
     buyer.refresh_from_db()
     assert not buyer.is_active
     assert not Token.objects.filter(user=buyer).exists()
+    # The session they had open no longer signs them in.
+    assert buyer_session.get(reverse("customers:account")).status_code == 302
     admin_client.logout()
     response = client.post(reverse("login"), {"username": buyer.email, "password": PASSWORD})
     assert response.status_code == 200 and "_auth_user_id" not in client.session

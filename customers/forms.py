@@ -2,6 +2,8 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import ShippingAddress, User
@@ -49,3 +51,19 @@ class ShippingAddressForm(forms.ModelForm):
 
     def address_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class ClientPasswordResetForm(PasswordResetForm):
+    """Django's reset form, for invited users too, writing in each user's own language."""
+
+    def get_users(self, email):
+        # Django skips users without a usable password; ours are invited users who have not
+        # chosen one yet (we have no other kind), and the reset is how they recover a lost
+        # invitation.
+        return User.objects.filter(email__iexact=email.strip(), is_active=True)
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email,
+                  to_email, html_email_template_name=None):
+        with translation.override(context["user"].language):
+            super().send_mail(subject_template_name, email_template_name, context, from_email,
+                              to_email, html_email_template_name)

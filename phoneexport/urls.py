@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth.views import PasswordResetView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from customers.forms import ClientPasswordResetForm
 from customers.views import set_language
 from phoneexport.views import healthz, home
 from suppliers.views import SupplierWebhookView
@@ -13,6 +15,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    path("accounts/password_reset/",
+         PasswordResetView.as_view(form_class=ClientPasswordResetForm), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/notifications/", include("notifications.urls")),
     path("account/", include("customers.urls")),

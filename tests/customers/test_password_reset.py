@@ -56,11 +56,25 @@ def test_an_unknown_address_gets_the_same_answer_and_no_email(client, mailoutbox
     assert mailoutbox == []
 
 
-def test_the_reset_email_is_in_the_language_of_the_page(client, mailoutbox):
-    make_user(email="ana@sur.example")
-    client.post(reverse("password_reset"), {"email": "ana@sur.example"},
-                HTTP_ACCEPT_LANGUAGE="es")
+def test_the_reset_email_is_in_the_users_language(client, mailoutbox):
+    make_user(email="ana@sur.example", language="es")
+    client.post(reverse("password_reset"), {"email": "ANA@sur.example"},
+                HTTP_ACCEPT_LANGUAGE="en")
     assert "teléfonos usados y reacondicionados al por mayor" in mailoutbox[0].body
+
+
+def test_an_invited_user_who_lost_the_invitation_can_reset(client, mailoutbox):
+    invited = make_user(email="nia@acme.example")
+    invited.set_unusable_password()
+    invited.save()
+    client.post(reverse("password_reset"), {"email": invited.email})
+    assert [message.to for message in mailoutbox] == [[invited.email]]
+
+
+def test_a_deactivated_user_gets_no_reset_email(client, mailoutbox):
+    make_user(email="gone@acme.example", is_active=False)
+    client.post(reverse("password_reset"), {"email": "gone@acme.example"})
+    assert mailoutbox == []
 
 
 def test_signed_in_users_change_their_password(client):

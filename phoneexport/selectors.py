@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -100,8 +99,8 @@ def desk_attention(*, now: datetime | None = None) -> DeskAttention:
 
 
 def _sync_status(supplier: Supplier, *, now: datetime) -> SupplierSyncStatus:
-    last_run = (SyncRun.objects.filter(supplier=supplier)
-                .filter(Q(kind=SyncRun.Kind.FULL) | Q(kind=SyncRun.Kind.DELTA))
+    last_run = (SyncRun.objects
+                .filter(supplier=supplier, kind__in=[SyncRun.Kind.FULL, SyncRun.Kind.DELTA])
                 .order_by("-started_at", "-pk").first())
     last_success = inventory_selectors.last_successful_sync(supplier=supplier)
     is_stale = last_success is None or last_success.started_at < now - SYNC_STALE_AFTER

@@ -12,7 +12,7 @@ from orders.models import Order, OrderEvent, OrderLine, Shipment, ShipmentImei, 
 from orders.states import OrderStatus
 from suppliers import services as supplier_services
 from suppliers.adapters.base import SupplierError
-from suppliers.models import SupplierOrder
+from suppliers.models import SupplierOrder, WebhookEvent
 
 
 def staff_actor(request) -> services.Actor:
@@ -124,6 +124,25 @@ class OrderEventInline(admin.TabularInline):
         return False
 
 
+class WebhookEventInline(admin.TabularInline):
+    """The supplier's events about this order, as received, whatever became of them."""
+
+    model = WebhookEvent
+    verbose_name_plural = _("supplier webhook events")
+    fields = ["received_at", "event_type", "order_version", "outcome", "processed_at", "error"]
+    readonly_fields = fields
+    ordering = ["received_at"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     """The wholesale desk: every order with its supplier order, money and where it stands."""
@@ -144,7 +163,8 @@ class OrderAdmin(admin.ModelAdmin):
                        "cost_total", "margin", "margin_percent", "warehouse", "created_at",
                        "updated_at"]
     fields = readonly_fields + ["notes"]
-    inlines = [OrderLineInline, SupplierOrderInline, ShipmentInline, OrderEventInline]
+    inlines = [OrderLineInline, SupplierOrderInline, ShipmentInline, OrderEventInline,
+               WebhookEventInline]
     show_full_result_count = False
     actions = ["resend_now", "cancel_orders", "refresh_from_supplier", "export_csv"]
 

@@ -183,10 +183,13 @@ def test_the_desk_keeps_its_order_actions_and_timeline(desk_client, desk_orders)
         name for name, _ in actions}
     order = desk_orders["late"]
     OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.NOTE, message="Called WSC.")
+    WebhookEvent.objects.create(supplier=Supplier.objects.get(slug="wesellcellular"),
+                                webhook_id="msg_shipped", event_type="order.shipped",
+                                raw_body="{}", order=order, outcome=WebhookEvent.Outcome.APPLIED)
     page = desk_client.get(f"{CHANGELIST}{order.pk}/change/")
     assert page.status_code == 200
     content = page.content.decode()
-    assert "Called WSC." in content and "Doral +1" in content
+    assert "Called WSC." in content and "Doral +1" in content and "order.shipped" in content
 
 
 def test_the_desk_list_costs_the_same_whatever_its_length(desk_client, desk_orders,

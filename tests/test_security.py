@@ -140,6 +140,8 @@ def test_the_api_docs_page_loads_its_script_from_a_url():
 
 
 @pytest.mark.browser
+# Transactional, so pytest-django runs it after the tests that rely on migration data.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("path", ["/api/docs/", "/admin/", "/admin/orders/order/"])
 def test_pages_run_in_a_browser_without_csp_violations(live_server, browser_page, path):
     from tests.conftest import screenshot

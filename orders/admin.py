@@ -1,8 +1,12 @@
 from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef
+from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from orders import services
+from inventory.models import Warehouse
+from orders import desk, services
 from orders.admin_approval import (
     PaymentFilter, approve_orders, decline_orders, mark_unpaid, record_payments,
 )
@@ -11,7 +15,7 @@ from orders.models import Order, OrderEvent, OrderLine, Shipment, ShipmentImei, 
 from orders.states import OrderStatus
 from suppliers import services as supplier_services
 from suppliers.adapters.base import SupplierError
-from suppliers.models import SupplierOrder
+from suppliers.models import SupplierOrder, WebhookEvent
 
 
 def staff_actor(request) -> services.Actor:
@@ -43,6 +47,35 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         if self.value() == "yes":
             return queryset.filter(status=OrderStatus.NEEDS_ATTENTION)
         return queryset
+
+
+class WaitingOnSupplierFilter(admin.SimpleListFilter):
+    title = _("waiting on the supplier")
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [("long", _("Too long"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "long":
+            return desk.waiting_on_supplier_too_long(queryset)
+        return queryset
+
+
+class WarehouseFilter(admin.SimpleListFilter):
+    """Orders with at least one line shipping from the chosen warehouse."""
+
+    title = _("warehouse")
+    parameter_name = "warehouse"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), name) for pk, name in Warehouse.objects.values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        if not (self.value() or "").isdigit():
+            return queryset
+        return queryset.filter(Exists(OrderLine.objects.filter(
+            order=OuterRef("pk"), product__warehouse_id=int(self.value()))))
 
 
 class OrderLineInline(admin.TabularInline):
@@ -94,25 +127,51 @@ class OrderEventInline(admin.TabularInline):
         return False
 
 
+class WebhookEventInline(admin.TabularInline):
+    """The supplier's events about this order, as received, whatever became of them."""
+
+    model = WebhookEvent
+    verbose_name_plural = _("supplier webhook events")
+    fields = ["received_at", "event_type", "order_version", "outcome", "processed_at", "error"]
+    readonly_fields = fields
+    ordering = ["received_at"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "supplier_order_number", "company", "status", "forwarding_state",
-                    "total", "currency", "po_reference", "status_changed_at", "created_at"]
-    list_filter = [NeedsAttentionFilter, "status", "supplier_order__forwarding_state",
-                   PaymentFilter, "created_at", "company"]
+    """The wholesale desk: every order with its supplier order, money and where it stands."""
+
+    list_display = ["number", "supplier_order_number", "client", "warehouse", "total",
+                    "margin", "margin_percent", "status", "days_in_status", "forwarding_state",
+                    "payment", "created_at"]
+    list_filter = [NeedsAttentionFilter, WaitingOnSupplierFilter, "status",
+                   "supplier_order__supplier", "company", WarehouseFilter,
+                   "supplier_order__forwarding_state", PaymentFilter, "created_at",
+                   "status_changed_at"]
     search_fields = ["number", "public_id", "po_reference", "company__name",
-                     "supplier_order__supplier_order_id", "lines__sku"]
-    list_select_related = ["company", "supplier_order"]
+                     "company__account_number", "supplier_order__supplier_order_id",
+                     "lines__sku"]
     date_hierarchy = "created_at"
     readonly_fields = ["number", "public_id", "company", "placed_by", "status",
-                       "status_changed_at", "status_reason", "ship_to", "shipping_method", "po_reference",
-                       "currency", "subtotal", "total", "cost_total", "paid_at",
+                       "status_changed_at", "days_in_status", "status_reason", "ship_to",
+                       "shipping_method", "po_reference", "currency", "subtotal", "total",
+                       "cost_total", "margin", "margin_percent", "warehouse", "paid_at",
                        "payment_reference", "created_at", "updated_at"]
     fields = readonly_fields + ["notes"]
-    inlines = [OrderLineInline, SupplierOrderInline, ShipmentInline, OrderEventInline]
+    inlines = [OrderLineInline, SupplierOrderInline, ShipmentInline, OrderEventInline,
+               WebhookEventInline]
     show_full_result_count = False
-    actions = ["resend_now", "cancel_orders", "refresh_from_supplier", approve_orders,
-               decline_orders, record_payments, mark_unpaid]
+    actions = ["resend_now", "cancel_orders", "refresh_from_supplier", "export_csv",
+               approve_orders, decline_orders, record_payments, mark_unpaid]
 
     def has_add_permission(self, request):
         return False
@@ -138,16 +197,59 @@ class OrderAdmin(admin.ModelAdmin):
             ngettext("%(count)d order refreshed.", "%(count)d orders refreshed.",
                      queryset.count()))
 
+    @admin.action(description=_("Export to CSV"))
+    def export_csv(self, request, queryset):
+        # Re-read by primary key: the export has its own figures, whatever the list shows.
+        orders = Order.objects.filter(pk__in=queryset.values("pk")).order_by("-created_at")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        filename = f"orders-{timezone.now():%Y%m%d-%H%M}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        desk.write_orders_csv(orders=orders, stream=response)
+        return response
+
     def get_queryset(self, request):
-        return super().get_queryset(request).distinct()
+        return desk.with_desk_figures(super().get_queryset(request).distinct())
 
     @admin.display(description=_("supplier order"), ordering="supplier_order__supplier_order_id")
     def supplier_order_number(self, order):
-        return order.supplier_order.supplier_order_id
+        supplier_order = getattr(order, "supplier_order", None)
+        return supplier_order.supplier_order_id if supplier_order else ""
+
+    @admin.display(description=_("client"), ordering="company__name")
+    def client(self, order):
+        return order.company.name
+
+    @admin.display(description=_("warehouse"), ordering="desk_warehouse")
+    def warehouse(self, order):
+        return desk.warehouse_label(order)
+
+    @admin.display(description=_("margin"), ordering="desk_margin")
+    def margin(self, order):
+        return order.desk_margin
+
+    @admin.display(description=_("margin %"), ordering="desk_margin_percent")
+    def margin_percent(self, order):
+        if order.desk_margin_percent is None:
+            return "—"
+        return f"{order.desk_margin_percent:.1f}"
+
+    @admin.display(description=_("days in status"), ordering="status_changed_at")
+    def days_in_status(self, order):
+        return desk.days_in_status(order)
+
+    @admin.display(description=_("payment"), ordering="paid_at")
+    def payment(self, order):
+        if order.paid_at is not None:
+            return _("Paid")
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+            return "-"
+        days = (timezone.now() - order.created_at).days
+        return ngettext("Unpaid, %(days)d day", "Unpaid, %(days)d days", days) % {"days": days}
 
     @admin.display(description=_("forwarding"), ordering="supplier_order__forwarding_state")
     def forwarding_state(self, order):
-        return order.supplier_order.get_forwarding_state_display()
+        supplier_order = getattr(order, "supplier_order", None)
+        return supplier_order.get_forwarding_state_display() if supplier_order else ""
 
 
 class ShipmentImeiInline(admin.TabularInline):

@@ -2,8 +2,21 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from suppliers import webhooks
+from suppliers import selectors, webhooks
 from suppliers.models import Supplier, SupplierOrder, WebhookEvent
+
+
+class RejectedWebhookFilter(admin.SimpleListFilter):
+    title = _("rejected")
+    parameter_name = "rejected"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Not applied: invalid, unknown or given up"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return selectors.rejected_webhooks(queryset)
+        return queryset
 
 
 @admin.register(Supplier)
@@ -19,7 +32,8 @@ class SupplierOrderAdmin(admin.ModelAdmin):
     list_display = ["order", "supplier", "supplier_order_id", "forwarding_state",
                     "supplier_status", "supplier_version", "attempts", "next_attempt_at",
                     "last_synced_at"]
-    list_filter = ["forwarding_state", "supplier", "supplier_status"]
+    list_filter = ["forwarding_state", "supplier", "supplier_status", "created_at",
+                   "last_synced_at"]
     search_fields = ["order__number", "supplier_order_id", "idempotency_key"]
     list_select_related = ["order", "supplier"]
     readonly_fields = [field.name for field in SupplierOrder._meta.fields]
@@ -32,7 +46,7 @@ class SupplierOrderAdmin(admin.ModelAdmin):
 class WebhookEventAdmin(admin.ModelAdmin):
     list_display = ["webhook_id", "supplier", "event_type", "outcome", "order",
                     "order_version", "received_at", "processed_at"]
-    list_filter = ["outcome", "event_type", "supplier"]
+    list_filter = [RejectedWebhookFilter, "outcome", "event_type", "supplier"]
     search_fields = ["webhook_id", "supplier_order_id", "order__number"]
     list_select_related = ["supplier", "order"]
     date_hierarchy = "received_at"

@@ -3,12 +3,20 @@
 import time
 
 from django.conf import settings
+from django.db.models import Q, QuerySet
 
-from suppliers.models import Supplier
+from suppliers.models import Supplier, WebhookEvent
 
 # slug -> (monotonic expiry, supplier); only suppliers that exist, so its size stays bounded
 # whatever slugs strangers post to.
 _webhook_suppliers: dict[str, tuple[float, Supplier]] = {}
+Outcome = WebhookEvent.Outcome
+# Stored events we will not apply without staff: a body of the wrong shape or a type we do
+# not know, and events whose processing was given up (failed, or their order never came).
+# Events failing the signature check are refused, not stored: the signature alert covers them.
+REJECTED_WEBHOOKS = (Q(outcome__in=[Outcome.INVALID, Outcome.UNKNOWN_TYPE])
+                     | Q(outcome__in=[Outcome.FAILED, Outcome.UNKNOWN_ORDER],
+                         next_attempt_at__isnull=True))
 
 
 def webhook_supplier(*, slug: str) -> Supplier | None:
@@ -27,3 +35,8 @@ def webhook_supplier(*, slug: str) -> Supplier | None:
     else:
         _webhook_suppliers[slug] = (now + settings.WEBHOOK_SUPPLIER_CACHE_SECONDS, supplier)
     return supplier
+
+
+def rejected_webhooks(events: QuerySet[WebhookEvent] | None = None) -> QuerySet[WebhookEvent]:
+    events = WebhookEvent.objects.all() if events is None else events
+    return events.filter(REJECTED_WEBHOOKS)

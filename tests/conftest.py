@@ -128,6 +128,9 @@ def wait_until(condition, *, timeout: float = 30, interval: float = 0.1):
 def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.WEBHOOK_SUPPLIER_CACHE_SECONDS = 0  # tests change suppliers between requests
+    # Sign-in throttling refuses authenticate() calls without a request, as the test client's
+    # login() makes them; tests/test_security.py turns it on to test it.
+    settings.AXES_ENABLED = False
     # Pages render without `collectstatic`, which production runs at deploy time.
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

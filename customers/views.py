@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
 from customers import selectors, services
+from customers.decorators import client_required
 from customers.errors import AccountError, InvitationNotSent
 from customers.forms import InviteUserForm, ProfileForm, RoleForm, ShippingAddressForm
 from customers.services import set_user_language
@@ -24,21 +25,6 @@ def set_language(request):
     return django_set_language(request)
 
 
-def client_member_required(view):
-    """Pages of a client company: signed in and belonging to one.
-
-    Staff and other users without a company get 403, not 404: the page exists, they are
-    simply not a client.
-    """
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.company_id is None:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-    return wrapper
-
-
 def account_admin_required(view):
     """Pages that manage the company: its account admins only.
 
@@ -47,7 +33,7 @@ def account_admin_required(view):
     Objects of another company are a different matter: the selectors scope every lookup
     to the admin's own company, so those are 404 and their existence stays unknown.
     """
-    @client_member_required
+    @client_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not selectors.is_account_admin(request.user):
@@ -158,7 +144,7 @@ def resend_invitation(request, pk: int):
 
 
 # --- Address book ------------------------------------------------------------------------
-@client_member_required
+@client_required
 def addresses(request):
     """Every member reads the address book (buyers ship to it); account admins manage it."""
     return render(request, "account/addresses.html", {

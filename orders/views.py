@@ -2,10 +2,8 @@
 
 import csv
 import uuid
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -13,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from customers.decorators import client_required
 from notifications.emails import tracking_url
 from orders import selectors, services
 from orders.errors import OrderError
@@ -23,19 +22,6 @@ from orders.states import CANCELLABLE_STATUSES, OrderStatus
 CART_SESSION_KEY = "cart"
 CART_URL = "/cart/"
 MAX_CANCEL_REASON_LENGTH = 500
-
-
-def client_required(view):
-    """Signed-in users of a client company; others are sent to sign in or refused."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.company_id is None:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _client_order(request, public_id: uuid.UUID) -> Order:

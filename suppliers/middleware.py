@@ -26,4 +26,9 @@ class SupplierWebhookMiddleware:
             return self.get_response(request)
         response = match.func(request, *match.args, **match.kwargs)
         # The handler renders template responses after the middleware it is skipping.
-        return response.render() if hasattr(response, "render") else response
+        if hasattr(response, "render"):
+            response.render()
+        # As CommonMiddleware would: a sized answer keeps the supplier's connection open.
+        if not response.streaming and not response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        return response

@@ -140,6 +140,7 @@ def test_webhooks_skip_the_middleware_made_for_people(client, order):
     # No language negotiation, session or CSRF machinery ran; security headers still did.
     assert "Content-Language" not in response and "Cookie" not in response["Vary"]
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Length"] == str(len(response.content))  # keeps keep-alive
     assert client.post("/webhooks/suppliers/").status_code == 404
 
 

@@ -13,6 +13,7 @@ import environ
 import structlog
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -150,8 +151,18 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
         "socket_connect_timeout": 5,
+        # A worker takes from its queues in the order listed below: orders first.
+        "queue_order_strategy": "priority",
     }
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="phoneexport")
+# Emails and client webhooks wait in their own queue, which a worker serves once the orders'
+# queue is empty: a burst of orders reaches the supplier first, the messages follow.
+CELERY_MESSAGES_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.messages"
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(CELERY_MESSAGES_QUEUE)]
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.send_notifications": {"queue": CELERY_MESSAGES_QUEUE},
+    "notifications.tasks.deliver_client_webhooks": {"queue": CELERY_MESSAGES_QUEUE},
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -79,7 +79,7 @@ def spawn_worker(*, name: str, env: dict[str, str] | None = None,
             [sys.executable, "-m", "celery", "-A", "phoneexport", "worker", "--pool", "threads",
              "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip",
              "--without-mingle", "--hostname", f"{name}@%h",
-             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
+             "-Q", ",".join(queue.name for queue in settings.CELERY_TASK_QUEUES)],
             cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url(), **(env or {})},
             stdout=log, stderr=subprocess.STDOUT)
     worker.log_path = log_path

@@ -53,7 +53,8 @@ def start_workers(*, env: dict[str, str], concurrency: int, include: str = "",
     """Worker processes as production runs them (thread pools), logging to var/."""
     command = [sys.executable, "-m", "celery", "-A", "phoneexport", "worker", "--pool",
                "threads", "--concurrency", str(concurrency), "--loglevel", "WARNING",
-               "--without-gossip", "--without-mingle", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE]
+               "--without-gossip", "--without-mingle",
+               "-Q", ",".join(queue.name for queue in settings.CELERY_TASK_QUEUES)]
     if include:
         command += ["--include", include]
     workers = []

@@ -3,9 +3,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from orders.models import Order
-from phoneexport.celery import app as celery_app
 from phoneexport.benchmarks import forwarding, portal, webhooks
 from phoneexport.benchmarks.common import require_production_services
+from phoneexport.celery import app as celery_app
 
 
 def inventory_sync() -> None:

@@ -158,7 +158,9 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="phoneexport")
 # Emails and client webhooks wait in their own queue, which a worker serves once the orders'
 # queue is empty: a burst of orders reaches the supplier first, the messages follow.
 CELERY_MESSAGES_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.messages"
-CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(CELERY_MESSAGES_QUEUE)]
+# Each queue bound by its own name: with the default key, both would receive every task.
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name)
+                      for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_MESSAGES_QUEUE)]
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_notifications": {"queue": CELERY_MESSAGES_QUEUE},
     "notifications.tasks.deliver_client_webhooks": {"queue": CELERY_MESSAGES_QUEUE},

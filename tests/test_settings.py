@@ -78,3 +78,15 @@ def test_check_deploy_passes_with_production_values():
         env={"PATH": os.environ["PATH"], **PRODUCTION_LIKE})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_each_task_reaches_one_queue_and_messages_wait_in_their_own():
+    from phoneexport.celery import app
+
+    bindings = [queue.routing_key for queue in app.amqp.queues.values()]
+    assert len(set(bindings)) == len(bindings) == 2  # one binding each: no task is copied
+    route = app.amqp.router.route
+    assert route({}, "notifications.tasks.send_notifications")["queue"].name.endswith(
+        ".messages")
+    assert route({}, "suppliers.tasks.forward_supplier_order")["queue"].name == \
+        app.conf.task_default_queue

@@ -50,6 +50,7 @@ bench: export CELERY_QUEUE = phoneexport-bench
 bench: install
 	$(BIN)/python manage.py ensure_database
 	$(BIN)/python manage.py migrate --no-input --verbosity 0
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python manage.py bench $(BENCHMARKS)
 
 messages:

@@ -176,12 +176,13 @@ def _prepare_orders() -> ClientCompany:
         cursor.execute("""
             INSERT INTO orders_order (public_id, number, company_id, status, status_changed_at,
                 status_reason, stock_reserved, ship_to, shipping_method, po_reference, notes,
-                currency, subtotal, total, cost_total, created_at, updated_at)
+                payment_reference, currency, subtotal, total, cost_total, created_at,
+                updated_at)
             SELECT gen_random_uuid(), 'PE-B' || lpad((c.id::bigint * %(per)s + o)::text, 9, '0'),
                    c.id, (%(statuses)s::text[])[1 + (o * 7) %% 9], now(), '', false,
                    '{"company": "Bench", "name": "Buyer", "line1": "1 Main St", "city": "Miami",
                      "postal_code": "33101", "country": "US"}'::jsonb,
-                   'ground', 'PO-' || o, '', 'USD', 900, 900, 810,
+                   'ground', 'PO-' || o, '', '', 'USD', 900, 900, 810,
                    now() - (o || ' minutes')::interval, now()
             FROM customers_clientcompany c, generate_series(1, %(per)s) AS o
             WHERE c.account_number LIKE 'BENCH-C%%'

@@ -136,6 +136,12 @@ def _test_settings(settings):
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     # A request leaves its language active in the thread; each test starts in the default.
     translation.activate(settings.LANGUAGE_CODE)
+    # Catalogue filter values are cached for minutes; each test makes its own products.
+    from django.core.cache import cache
+
+    from inventory.selectors import FACETS_CACHE_KEY
+
+    cache.delete(FACETS_CACHE_KEY)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,6 +1,11 @@
 """Enqueueing Celery tasks from services, after the transaction that made them necessary."""
 
+from functools import cache as once
+
+import redis
 from celery import Task
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 
@@ -12,3 +17,45 @@ def enqueue_on_commit(task: Task, *args, countdown: float | None = None, **kwarg
     """
     transaction.on_commit(lambda: task.apply_async(args, kwargs, countdown=countdown),
                           robust=True)
+
+
+def wake_on_commit(task: Task, *, flag: str, seconds: float) -> None:
+    """After commit, enqueue `task` (which takes no arguments) unless one is already queued.
+
+    For a task that drains a table of due rows: however many rows are stored, one waiting
+    task will take them all, and publishing a message per row would cost more than storing
+    it. `flag` is a shared-cache key meaning "a task is queued"; the task deletes it before
+    it reads the table (`clear_wake_flag`), so a row stored after that wakes a new task. The
+    flag expires after `seconds`: a lost message delays the rows by that long at most, and a
+    sweeper covers a broker that loses its queue.
+    """
+    transaction.on_commit(lambda: wake(task, flag=flag, seconds=seconds), robust=True)
+
+
+def wake(task: Task, *, flag: str, seconds: float) -> None:
+    if _set_flag(flag, seconds):
+        task.apply_async()
+
+
+def clear_wake_flag(flag: str) -> None:
+    if settings.REDIS_URL:
+        _redis().delete(_redis_key(flag))
+    else:
+        cache.delete(flag)
+
+
+def _set_flag(flag: str, seconds: float) -> bool:
+    # Straight to Redis when there is one: the cache API builds a client for each call,
+    # which costs more than the command, and this runs for every webhook received.
+    if settings.REDIS_URL:
+        return bool(_redis().set(_redis_key(flag), 1, nx=True, px=int(seconds * 1000)))
+    return cache.add(flag, 1, timeout=seconds)
+
+
+def _redis_key(flag: str) -> str:
+    return f"{settings.CACHES['default']['KEY_PREFIX']}:wake:{flag}"
+
+
+@once
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=5, socket_timeout=5)

@@ -308,6 +308,13 @@ WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=5.0
 WEBHOOK_RETRY_CAP_SECONDS = env.float("WEBHOOK_RETRY_CAP_SECONDS", default=3600.0)
 WEBHOOK_PROCESSING_MAX_ATTEMPTS = env.int("WEBHOOK_PROCESSING_MAX_ATTEMPTS", default=30)
 WEBHOOK_PROCESSING_CLAIM_SECONDS = env.float("WEBHOOK_PROCESSING_CLAIM_SECONDS", default=120.0)
+# Stored events are applied by drain tasks, each taking a batch; a burst of webhooks queues
+# one drain, and a lost one is replaced after WEBHOOK_DRAIN_WAKE_SECONDS.
+WEBHOOK_DRAIN_BATCH = env.int("WEBHOOK_DRAIN_BATCH", default=50)
+WEBHOOK_DRAIN_WAKE_SECONDS = env.float("WEBHOOK_DRAIN_WAKE_SECONDS", default=2.0)
+# A drain stops taking batches after this long (another takes over): well inside the task
+# time limits and the claim.
+WEBHOOK_DRAIN_SECONDS = env.float("WEBHOOK_DRAIN_SECONDS", default=30.0)
 # Open orders with no news from the supplier for this long are read from its API.
 RECONCILE_AFTER_SECONDS = env.float("RECONCILE_AFTER_SECONDS", default=900.0)
 

@@ -18,6 +18,11 @@ def process_webhook_event(event_id: int) -> None:
     webhooks.process_webhook_event(event_id=event_id)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def process_due_webhook_events() -> None:
+    webhooks.process_due_webhook_events()
+
+
 @shared_task(ignore_result=True)
 def sweep_webhook_events() -> None:
     webhooks.sweep_webhook_events()

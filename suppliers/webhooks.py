@@ -6,20 +6,21 @@ again, finds our order and hands the supplier's snapshot to the order service, w
 it only when its version is newer than the one we have.
 """
 
+import time
 from collections.abc import Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from inventory import services as inventory_services
 from notifications import services as notifications
 from orders import services as order_services
-from phoneexport.queueing import enqueue_on_commit
+from phoneexport.db import insert_unless_conflict
+from phoneexport.queueing import clear_wake_flag, enqueue_on_commit, wake, wake_on_commit
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
 from suppliers.adapters.base import (
@@ -36,6 +37,8 @@ KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content
 # Outcomes that processing will try again.
 RETRYABLE_OUTCOMES = (Outcome.PENDING, Outcome.UNKNOWN_ORDER, Outcome.FAILED)
 SWEEP_BATCH = 500
+# Set while a drain task is queued: a burst of webhooks publishes one task, not one each.
+DRAIN_QUEUED_FLAG = "suppliers:webhook-drain-queued"
 
 
 @dataclass(frozen=True)
@@ -97,30 +100,77 @@ def _store(*, supplier: Supplier, webhook_id: str, body: bytes, headers: dict[st
     if parsed and parsed.order:
         fields["supplier_order_id"] = parsed.order.supplier_order_id[:100]
         fields["order_version"] = parsed.order.version
-    # Alone, one INSERT commits by itself: a transaction would only add round trips. Inside a
-    # caller's transaction, a savepoint keeps that transaction usable after a duplicate.
-    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    try:
-        with guard:
-            event = WebhookEvent.objects.create(supplier=supplier, webhook_id=webhook_id,
-                                                **fields)
-    except IntegrityError:
+    # Alone, one INSERT commits by itself: a transaction would only add round trips.
+    event = WebhookEvent(supplier=supplier, webhook_id=webhook_id, **fields)
+    if not insert_unless_conflict(event, unique_fields=("supplier", "webhook_id")):
         event = WebhookEvent.objects.get(supplier=supplier, webhook_id=webhook_id)
         return Receipt(event=event, duplicate=True)
     if parsed:
-        enqueue_on_commit(supplier_tasks.process_webhook_event, event.pk)
+        _wake_drain()
     return Receipt(event=event, duplicate=False)
+
+
+def _wake_drain() -> None:
+    wake_on_commit(supplier_tasks.process_due_webhook_events, flag=DRAIN_QUEUED_FLAG,
+                   seconds=settings.WEBHOOK_DRAIN_WAKE_SECONDS)
 
 
 def process_webhook_event(*, event_id: int) -> str:
     """Apply one stored event; safe to call any number of times. Returns the outcome."""
     claimed = WebhookEvent.objects.filter(
         pk=event_id, outcome__in=RETRYABLE_OUTCOMES, next_attempt_at__lte=timezone.now(),
-    ).update(next_attempt_at=timezone.now() + timedelta(
-        seconds=settings.WEBHOOK_PROCESSING_CLAIM_SECONDS))
+    ).update(next_attempt_at=_claim_expiry())
     if not claimed:
         return WebhookEvent.objects.get(pk=event_id).outcome
-    event = WebhookEvent.objects.select_related("supplier").get(pk=event_id)
+    return _process(WebhookEvent.objects.select_related("supplier").get(pk=event_id))
+
+
+def process_due_webhook_events(*, limit: int | None = None) -> int:
+    """Apply due events in batches, each order's in version order, until none is left (or
+    for WEBHOOK_DRAIN_SECONDS); returns how many were claimed.
+
+    What one event does is what `process_webhook_event` does. Each full batch first wakes
+    another drain, so that worker threads share a backlog, and a drain keeps its thread
+    while there is one: events come before the emails they cause. An event whose processing
+    fails stays claimed until the claim expires; then the sweeper finds it due again.
+    """
+    limit = limit or settings.WEBHOOK_DRAIN_BATCH
+    deadline = time.monotonic() + settings.WEBHOOK_DRAIN_SECONDS
+    # Before reading: an event stored from now on wakes a drain of its own.
+    clear_wake_flag(DRAIN_QUEUED_FLAG)
+    processed = 0
+    while True:
+        events = _claim_due_events(limit=limit)
+        if len(events) == limit:
+            wake(supplier_tasks.process_due_webhook_events, flag=DRAIN_QUEUED_FLAG,
+                 seconds=settings.WEBHOOK_DRAIN_WAKE_SECONDS)
+        for event in events:
+            try:
+                _process(event)
+            except Exception:
+                logger.exception("webhook_processing_failed", webhook_id=event.webhook_id)
+        processed += len(events)
+        if len(events) < limit or time.monotonic() > deadline:
+            return processed
+
+
+def _claim_expiry():
+    return timezone.now() + timedelta(seconds=settings.WEBHOOK_PROCESSING_CLAIM_SECONDS)
+
+
+def _claim_due_events(*, limit: int) -> list[WebhookEvent]:
+    """Claim up to `limit` due events that no other drain holds, oldest first."""
+    with transaction.atomic():
+        event_ids = list(WebhookEvent.objects.filter(
+            outcome__in=RETRYABLE_OUTCOMES, next_attempt_at__lte=timezone.now(),
+        ).order_by("next_attempt_at").select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit])
+        WebhookEvent.objects.filter(pk__in=event_ids).update(next_attempt_at=_claim_expiry())
+    return list(WebhookEvent.objects.select_related("supplier").filter(pk__in=event_ids)
+                .order_by("order_version", "pk"))
+
+
+def _process(event: WebhookEvent) -> str:
     adapter = get_adapter(event.supplier.slug, route=event.supplier.effective_route)
     try:
         parsed = adapter.parse_webhook(body=event.raw_body.encode(), headers=event.headers)
@@ -210,10 +260,11 @@ def reprocess(*, event: WebhookEvent) -> None:
 
 
 def sweep_webhook_events() -> int:
-    """Enqueue stored events due for processing: covers a lost enqueue or a dead worker."""
-    due = list(WebhookEvent.objects.filter(
-        outcome__in=RETRYABLE_OUTCOMES, next_attempt_at__lte=timezone.now(),
-    ).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
-    for event_id in due:
-        supplier_tasks.process_webhook_event.delay(event_id)
-    return len(due)
+    """Enqueue drains for the stored events due for processing: covers a lost message, a
+    broker that lost its queue and a dead worker. Returns how many events are due."""
+    due = WebhookEvent.objects.filter(
+        outcome__in=RETRYABLE_OUTCOMES, next_attempt_at__lte=timezone.now()).count()
+    # Not through the flag: after a broker restart, it may say a drain is queued when none is.
+    for _batch in range(0, due, settings.WEBHOOK_DRAIN_BATCH):
+        supplier_tasks.process_due_webhook_events.delay()
+    return due

@@ -51,6 +51,7 @@ from notifications.models import (
     Notification,
 )
 from orders.models import Order, Shipment
+from phoneexport.db import insert_new
 from phoneexport.queueing import enqueue_on_commit
 
 logger = structlog.get_logger(__name__)
@@ -252,25 +253,6 @@ def _delivery_key(*, endpoint_id: int, order: Order, event: str,
     return _fit_key(":".join(parts))
 
 
-def _record_all(deliveries: list[ClientWebhookDelivery]) -> list[ClientWebhookDelivery]:
-    """Insert the rows in one statement; skip the ones a concurrent call just recorded."""
-    try:
-        with transaction.atomic():
-            return ClientWebhookDelivery.objects.bulk_create(deliveries)
-    except IntegrityError:
-        recorded = []
-        for delivery in deliveries:
-            try:
-                with transaction.atomic():
-                    delivery.save(force_insert=True)
-                recorded.append(delivery)
-            except IntegrityError:
-                if not ClientWebhookDelivery.objects.filter(
-                        dedup_key=delivery.dedup_key).exists():
-                    raise
-        return recorded
-
-
 def _deliver_after_commit(delivery_ids: list[int]) -> None:
     # Rows are pending and due: if this enqueue is lost, the sweeper sends them.
     for start in range(0, len(delivery_ids), DELIVER_BATCH):
@@ -312,10 +294,10 @@ def record_order_event_deliveries(*, order: Order, event: str, shipment: Shipmen
         data["reason"] = reason
     payload = _message(event_type=EVENT_TYPES[event], data=data)
     now = timezone.now()
-    created = _record_all([ClientWebhookDelivery(
+    created = insert_new([ClientWebhookDelivery(
         endpoint_id=endpoint_id, order=order, event_type=EVENT_TYPES[event],
         webhook_id=new_webhook_id(), dedup_key=key, payload=payload, next_attempt_at=now)
-        for endpoint_id, key in keys.items() if key not in recorded])
+        for endpoint_id, key in keys.items() if key not in recorded], unique_field="dedup_key")
     _deliver_after_commit([delivery.pk for delivery in created])
     logger.info("client_webhooks_recorded", order_number=order.number, order_event=str(event),
                 recorded=len(created), already_recorded=len(recorded))

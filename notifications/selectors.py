@@ -93,11 +93,27 @@ def order_event_recipients(*, order: Order, event: str) -> list[Recipient]:
     return list(recipients.values())
 
 
-def due_notification_ids(*, limit: int) -> list[int]:
-    """Pending notifications whose next attempt is due, oldest due first."""
-    return list(Notification.objects.filter(
-        status=Notification.Status.PENDING, next_attempt_at__lte=timezone.now(),
-    ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+def _due_notifications() -> QuerySet[Notification]:
+    return Notification.objects.filter(status=Notification.Status.PENDING,
+                                       next_attempt_at__lte=timezone.now())
+
+
+def due_notification_ids(*, limit: int, skip_locked: bool = False) -> list[int]:
+    """Pending notifications whose next attempt is due, oldest due first.
+
+    With `skip_locked`, inside a transaction: locked until it ends, and rows another
+    transaction has locked are skipped.
+    """
+    due = _due_notifications().order_by("next_attempt_at")
+    if skip_locked:
+        due = due.select_for_update(skip_locked=True)
+    return list(due.values_list("pk", flat=True)[:limit])
+
+
+def oldest_due_notification_created_at():
+    """When the longest-waiting due notification was recorded, or None."""
+    return _due_notifications().order_by("next_attempt_at").values_list(
+        "created_at", flat=True).first()
 
 
 def webhook_endpoints_for(*, company_id: int) -> QuerySet[ClientWebhookEndpoint]:

@@ -22,7 +22,7 @@ from hashlib import sha256
 import structlog
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -35,13 +35,17 @@ from notifications.emails import SHIPMENT_EVENTS
 from notifications.models import AlertKind, Event, Notification, NotificationPreference
 from orders.models import Order, Shipment
 from orders.states import OrderStatus
-from phoneexport.queueing import enqueue_on_commit
+from phoneexport.db import insert_new, insert_unless_conflict
+from phoneexport.queueing import clear_wake_flag, wake, wake_on_commit
+from suppliers.selectors import supplier_work_waiting
 
 logger = structlog.get_logger(__name__)
 
 Status = Notification.Status
 SWEEP_BATCH = 500
-SEND_BATCH = 20  # per task: small enough that one slow SMTP server holds up few messages
+SEND_BATCH = 20  # per claim: small enough that one slow SMTP server holds up few messages
+# Set while a send drain is queued: a burst of events publishes one task, not one each.
+SEND_QUEUED_FLAG = "notifications:send-drain-queued"
 
 # The event each order status announces. `submitted` means the supplier accepted our order;
 # `processing` is the supplier's internal step and tells the client nothing new.
@@ -89,32 +93,17 @@ def _order_event_key(*, order: Order, event: str, shipment: Shipment | None,
 
 def _record(**fields) -> Notification | None:
     """Create the row, or None when a concurrent call has just recorded the same key."""
-    try:
-        with transaction.atomic():
-            return Notification.objects.create(**fields)
-    except IntegrityError:
-        if Notification.objects.filter(dedup_key=fields["dedup_key"]).exists():
-            return None
-        raise
-
-
-def _record_all(notifications: list[Notification]) -> list[Notification]:
-    """Insert the rows in one statement; one by one if a concurrent call recorded some."""
-    try:
-        with transaction.atomic():
-            return Notification.objects.bulk_create(notifications)
-    except IntegrityError:
-        recorded = [_record(**{field.attname: getattr(notification, field.attname)
-                               for field in Notification._meta.concrete_fields
-                               if not field.primary_key})
-                    for notification in notifications]
-        return [notification for notification in recorded if notification is not None]
+    notification = Notification(**fields)
+    if insert_unless_conflict(notification, unique_fields=("dedup_key",)):
+        return notification
+    return None
 
 
 def _send_after_commit(notification_ids: list[int]) -> None:
-    # Rows are pending and due: if this enqueue is lost, the sweeper sends them.
+    # Rows are pending and due: a drain sends them, or, if its message is lost, the sweeper.
     if notification_ids:
-        enqueue_on_commit(notification_tasks.send_notifications, notification_ids)
+        wake_on_commit(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
+                       seconds=settings.NOTIFICATION_WAKE_SECONDS)
 
 
 def _preferences_url() -> str:
@@ -137,20 +126,19 @@ def notify_order_event(*, order: Order, event: str, shipment: Shipment | None = 
     recipients = selectors.order_event_recipients(order=order, event=event)
     keys = {recipient: _order_event_key(order=order, event=event, shipment=shipment,
                                         email=recipient.email) for recipient in recipients}
-    recorded = set(Notification.objects.filter(dedup_key__in=keys.values())
-                   .values_list("dedup_key", flat=True))
     now = timezone.now()
-    created = _record_all([Notification(
+    # Keys already recorded (a repeated event, a replayed task) insert nothing.
+    created = insert_new([Notification(
         dedup_key=key, kind=Notification.Kind.ORDER_EVENT, event=event, order=order,
         recipient_email=recipient.email, recipient_user=recipient.user,
         language=recipient.language,
         context={"status": order.status, "reason": reason,
                  "shipment": shipment and shipment.supplier_shipment_id,
                  "shipment_pk": shipment and shipment.pk, "for_staff": recipient.for_staff},
-        next_attempt_at=now) for recipient, key in keys.items() if key not in recorded])
+        next_attempt_at=now) for recipient, key in keys.items()], unique_field="dedup_key")
     _send_after_commit([notification.pk for notification in created])
     logger.info("order_event_notified", order_number=order.number, order_event=str(event),
-                recorded=len(created), already_recorded=len(recorded))
+                recorded=len(created), already_recorded=len(keys) - len(created))
     client_webhooks.record_order_event_deliveries(order=order, event=event, shipment=shipment,
                                                   reason=reason)
     return created
@@ -277,6 +265,51 @@ def send_notifications(*, notification_ids: Iterable[int]) -> None:
         _send(claim, renderings)
 
 
+def send_due_notifications() -> int:
+    """Send due notifications, a batch at a time, until none is left; returns how many.
+
+    While workers are behind with supplier work (webhook events and orders to forward),
+    messages give way: the drain stops and looks again after NOTIFICATION_YIELD_SECONDS,
+    unless the oldest message has waited NOTIFICATION_MAX_YIELD_SECONDS already. A full batch
+    first wakes another drain, so that worker threads share a backlog of messages.
+    """
+    deadline = time.monotonic() + settings.NOTIFICATION_DRAIN_SECONDS
+    # Before reading: a message recorded from now on wakes a drain of its own.
+    clear_wake_flag(SEND_QUEUED_FLAG)
+    sent = 0
+    while True:
+        if _gives_way():
+            wake(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
+                 seconds=settings.NOTIFICATION_YIELD_SECONDS,
+                 countdown=settings.NOTIFICATION_YIELD_SECONDS)
+            return sent
+        claims = _claim_due(limit=SEND_BATCH)
+        if len(claims) == SEND_BATCH:
+            wake(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
+                 seconds=settings.NOTIFICATION_WAKE_SECONDS)
+        renderings = Renderings()
+        for claim in claims:
+            _send(claim, renderings)
+        sent += len(claims)
+        if len(claims) < SEND_BATCH or time.monotonic() > deadline:
+            return sent
+
+
+def _gives_way() -> bool:
+    if not supplier_work_waiting(at_least=settings.NOTIFICATION_YIELD_BACKLOG):
+        return False
+    oldest = selectors.oldest_due_notification_created_at()
+    return oldest is not None and (timezone.now() - oldest).total_seconds() < \
+        settings.NOTIFICATION_MAX_YIELD_SECONDS
+
+
+def _claim_due(*, limit: int) -> list[Claim]:
+    """Claim up to `limit` due notifications that no other drain holds, oldest due first."""
+    with transaction.atomic():
+        return _claim_all(notification_ids=selectors.due_notification_ids(
+            limit=limit, skip_locked=True))
+
+
 def _send(claim: Claim, renderings: Renderings) -> None:
     notification = claim.notification
     log = logger.bind(notification_id=notification.pk, notification_event=notification.event,
@@ -367,8 +400,9 @@ def sweep_notifications() -> int:
     if given_up or taken_back:
         logger.warning("notification_claims_taken_back", failed=given_up, retried=taken_back)
     due = selectors.due_notification_ids(limit=SWEEP_BATCH)
-    for start in range(0, len(due), SEND_BATCH):
-        notification_tasks.send_notifications.delay(due[start:start + SEND_BATCH])
+    # Not through the flag: after a broker restart, it may say a drain is queued when none is.
+    if due:
+        notification_tasks.send_due_notifications.delay()
     return len(due)
 
 

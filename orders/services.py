@@ -416,8 +416,12 @@ def apply_locked_supplier_update(*, supplier_order: SupplierOrder, info: Supplie
         return False
     new_shipments = _apply_shipments(order=order, info=info, actor=actor,
                                      webhook_event=webhook_event)
+    status_before = order.status
     _apply_status(order=order, info=info, actor=actor, webhook_event=webhook_event)
     if order.status in {S.PARTIALLY_SHIPPED, S.SHIPPED}:
+        if order.status != status_before:
+            # The status change announced the newest shipment.
+            new_shipments = new_shipments[:-1]
         # Also when the status stays the same: a second partial shipment is news too.
         for shipment in new_shipments:
             notifications.notify_order_event(
@@ -441,27 +445,42 @@ def is_valid_imei(imei: str) -> bool:
     return total % 10 == 0
 
 
+@dataclass
+class _StoredShipment:
+    """A shipment of the order as stored, with its lines by SKU and each line's IMEIs."""
+
+    shipment: Shipment
+    lines: dict[str, ShipmentLine]
+    imeis: dict[str, list[str]]
+
+
 def _apply_shipments(*, order: Order, info: SupplierOrderInfo, actor: Actor,
                      webhook_event) -> list[Shipment]:
     """Upsert the snapshot's shipments; one recorded is never dropped by a later omission.
 
     Returns the shipments this snapshot recorded for the first time. A snapshot that repeats
     what is stored (each later event carries every shipment) writes and re-checks nothing.
+    The order's shipments are read once; the checks run on what was read and written.
     """
     if not info.shipments:
         return []
-    stored = {shipment.supplier_shipment_id: shipment
-              for shipment in order.shipments.prefetch_related("lines__imeis")}
-    lines_by_supplier_sku = {line.supplier_sku: line for line in order.lines.all()}
+    stored = {shipment.supplier_shipment_id: _StoredShipment(
+        shipment=shipment, lines={line.sku: line for line in shipment.lines.all()},
+        imeis={line.sku: [imei.imei for imei in line.imeis.all()]
+               for line in shipment.lines.all()})
+        for shipment in order.shipments.prefetch_related("lines__imeis")}
+    order_lines: list[OrderLine] | None = None
     new_shipments = []
     changed = False
     for shipment_info in info.shipments:
-        shipment = stored.get(shipment_info.shipment_id)
-        if shipment is None:
-            shipment = stored[shipment_info.shipment_id] = Shipment.objects.create(
+        entry = stored.get(shipment_info.shipment_id)
+        if entry is None:
+            shipment = Shipment.objects.create(
                 order=order, supplier_shipment_id=shipment_info.shipment_id,
                 carrier=shipment_info.carrier, tracking_number=shipment_info.tracking_number,
                 shipped_at=shipment_info.shipped_at)
+            entry = stored[shipment_info.shipment_id] = _StoredShipment(
+                shipment=shipment, lines={}, imeis={})
             new_shipments.append(shipment)
             changed = True
             record_event(order=order, kind=OrderEvent.Kind.SUPPLIER, actor=actor,
@@ -472,84 +491,98 @@ def _apply_shipments(*, order: Order, info: SupplierOrderInfo, actor: Actor,
                          message=_("Shipment %(id)s: %(carrier)s %(tracking)s.")
                          % {"id": shipment_info.shipment_id, "carrier": shipment_info.carrier,
                             "tracking": shipment_info.tracking_number})
-        elif (shipment.carrier, shipment.tracking_number) != (
+        elif (entry.shipment.carrier, entry.shipment.tracking_number) != (
                 shipment_info.carrier, shipment_info.tracking_number):
-            shipment.carrier = shipment_info.carrier
-            shipment.tracking_number = shipment_info.tracking_number
-            shipment.save(update_fields=["carrier", "tracking_number", "updated_at"])
+            entry.shipment.carrier = shipment_info.carrier
+            entry.shipment.tracking_number = shipment_info.tracking_number
+            entry.shipment.save(update_fields=["carrier", "tracking_number", "updated_at"])
             changed = True
-        shipment_lines = {line.sku: line for line in shipment.lines.all()}
         for line_info in shipment_info.lines:
-            changed |= _apply_shipment_line(
-                shipment=shipment, shipment_lines=shipment_lines, line_info=line_info,
-                order_line=lines_by_supplier_sku.get(line_info.sku))
+            if _shipment_line_is_stored(entry, line_info):
+                continue
+            if order_lines is None:
+                order_lines = list(order.lines.all())
+            order_line = next((line for line in order_lines
+                               if line.supplier_sku == line_info.sku), None)
+            _apply_shipment_line(entry, line_info=line_info, order_line=order_line)
+            changed = True
     if changed:
-        _update_quantities_shipped(order)
-        _check_shipments(order=order, actor=actor, webhook_event=webhook_event)
+        order_lines = order_lines if order_lines is not None else list(order.lines.all())
+        shipments = list(stored.values())
+        _update_quantities_shipped(order_lines, shipments)
+        _check_shipments(order=order, order_lines=order_lines, shipments=shipments,
+                         actor=actor, webhook_event=webhook_event)
     return new_shipments
 
 
-def _apply_shipment_line(*, shipment: Shipment, shipment_lines: dict[str, ShipmentLine],
-                         line_info, order_line: OrderLine | None) -> bool:
-    """Upsert one line of a shipment and add its new IMEIs; True if anything was written."""
-    changed = False
-    shipment_line = shipment_lines.get(line_info.sku)
+def _shipment_line_is_stored(entry: _StoredShipment, line_info) -> bool:
+    """True when the stored line already says what the snapshot says, IMEIs included."""
+    line = entry.lines.get(line_info.sku)
+    if line is None or line.quantity != line_info.quantity:
+        return False
+    return not Counter(line_info.imeis) - Counter(entry.imeis[line_info.sku])
+
+
+def _apply_shipment_line(entry: _StoredShipment, *, line_info,
+                         order_line: OrderLine | None) -> None:
+    """Upsert one line of a shipment and add its new IMEIs."""
+    shipment_line = entry.lines.get(line_info.sku)
     if shipment_line is None:
-        shipment_line = shipment_lines[line_info.sku] = ShipmentLine.objects.create(
-            shipment=shipment, sku=line_info.sku, quantity=line_info.quantity,
+        shipment_line = entry.lines[line_info.sku] = ShipmentLine.objects.create(
+            shipment=entry.shipment, sku=line_info.sku, quantity=line_info.quantity,
             order_line=order_line)
-        stored = Counter()
-        changed = True
-    else:
-        if (shipment_line.quantity, shipment_line.order_line_id) != (
-                line_info.quantity, order_line and order_line.pk):
-            shipment_line.quantity = line_info.quantity
-            shipment_line.order_line = order_line
-            shipment_line.save(update_fields=["quantity", "order_line"])
-            changed = True
-        stored = Counter(imei.imei for imei in shipment_line.imeis.all())
+        entry.imeis[line_info.sku] = []
+    elif (shipment_line.quantity, shipment_line.order_line_id) != (
+            line_info.quantity, order_line and order_line.pk):
+        shipment_line.quantity = line_info.quantity
+        shipment_line.order_line = order_line
+        shipment_line.save(update_fields=["quantity", "order_line"])
     # Repeats are kept too (and flagged): add what the snapshot has beyond ours.
-    added = ShipmentImei.objects.bulk_create([
+    stored = Counter(entry.imeis[line_info.sku])
+    added = [imei for imei, count in Counter(line_info.imeis).items()
+             for _copy in range(count - stored[imei])]
+    ShipmentImei.objects.bulk_create([
         ShipmentImei(shipment_line=shipment_line, imei=imei, is_valid=is_valid_imei(imei))
-        for imei, count in Counter(line_info.imeis).items()
-        for _copy in range(count - stored[imei])])
-    return changed or bool(added)
+        for imei in added])
+    entry.imeis[line_info.sku] += added
 
 
-def _update_quantities_shipped(order: Order) -> None:
-    shipped = dict(ShipmentLine.objects.filter(shipment__order=order, order_line__isnull=False)
-                   .values("order_line").annotate(total=Sum("quantity"))
-                   .values_list("order_line", "total"))
-    for line in order.lines.all():
-        if line.quantity_shipped != shipped.get(line.pk, 0):
-            line.quantity_shipped = shipped.get(line.pk, 0)
+def _update_quantities_shipped(order_lines: list[OrderLine],
+                               shipments: list[_StoredShipment]) -> None:
+    shipped = Counter()
+    for entry in shipments:
+        for line in entry.lines.values():
+            if line.order_line_id is not None:
+                shipped[line.order_line_id] += line.quantity
+    for line in order_lines:
+        if line.quantity_shipped != shipped[line.pk]:
+            line.quantity_shipped = shipped[line.pk]
             line.save(update_fields=["quantity_shipped"])
 
 
-def _check_shipments(*, order: Order, actor: Actor, webhook_event) -> None:
+def _check_shipments(*, order: Order, order_lines: list[OrderLine],
+                     shipments: list[_StoredShipment], actor: Actor, webhook_event) -> None:
     """Flag, for staff, shipments that do not match the order; nothing is dropped."""
-    lines = {line.supplier_sku: line for line in order.lines.all()}
-    imeis = list(ShipmentImei.objects.filter(shipment_line__shipment__order=order)
-                 .select_related("shipment_line__shipment"))
-    seen_on_order: dict[str, int] = {}
-    for imei in imeis:
-        seen_on_order[imei.imei] = seen_on_order.get(imei.imei, 0) + 1
+    lines = {line.supplier_sku: line for line in order_lines}
+    seen_on_order = Counter(imei for entry in shipments for imeis in entry.imeis.values()
+                            for imei in imeis)
     elsewhere = set(ShipmentImei.objects.filter(imei__in=seen_on_order).exclude(
         shipment_line__shipment__order=order).values_list("imei", flat=True))
-    for shipment in order.shipments.prefetch_related("lines__imeis"):
+    for entry in shipments:
+        shipment = entry.shipment
         issues = []
-        for shipment_line in shipment.lines.all():
-            line = lines.get(shipment_line.sku)
+        for sku, shipment_line in entry.lines.items():
+            line = lines.get(sku)
             if line is None:
-                issues.append({"code": "unknown_sku", "sku": shipment_line.sku})
+                issues.append({"code": "unknown_sku", "sku": sku})
             elif line.quantity_shipped > line.quantity:
-                issues.append({"code": "over_shipped", "sku": shipment_line.sku,
+                issues.append({"code": "over_shipped", "sku": sku,
                                "ordered": line.quantity, "shipped": line.quantity_shipped})
-            line_imeis = list(shipment_line.imeis.all())
+            line_imeis = entry.imeis[sku]
             if len(line_imeis) != shipment_line.quantity:
-                issues.append({"code": "imei_count", "sku": shipment_line.sku,
+                issues.append({"code": "imei_count", "sku": sku,
                                "units": shipment_line.quantity, "imeis": len(line_imeis)})
-            for imei in dict.fromkeys(imei.imei for imei in line_imeis):
+            for imei in dict.fromkeys(line_imeis):
                 if not is_valid_imei(imei):
                     issues.append({"code": "invalid_imei", "imei": imei})
                 if seen_on_order[imei] > 1:

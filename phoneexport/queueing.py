@@ -32,9 +32,10 @@ def wake_on_commit(task: Task, *, flag: str, seconds: float) -> None:
     transaction.on_commit(lambda: wake(task, flag=flag, seconds=seconds), robust=True)
 
 
-def wake(task: Task, *, flag: str, seconds: float) -> None:
+def wake(task: Task, *, flag: str, seconds: float, countdown: float | None = None) -> None:
+    """Enqueue `task` now, or after `countdown`, unless the flag says one is queued."""
     if _set_flag(flag, seconds):
-        task.apply_async()
+        task.apply_async(countdown=countdown)
 
 
 def clear_wake_flag(flag: str) -> None:

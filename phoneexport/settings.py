@@ -163,6 +163,7 @@ CELERY_TASK_QUEUES = [Queue(name, routing_key=name)
                       for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_MESSAGES_QUEUE)]
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_notifications": {"queue": CELERY_MESSAGES_QUEUE},
+    "notifications.tasks.send_due_notifications": {"queue": CELERY_MESSAGES_QUEUE},
     "notifications.tasks.deliver_client_webhooks": {"queue": CELERY_MESSAGES_QUEUE},
 }
 CELERY_TASK_IGNORE_RESULT = True
@@ -235,6 +236,16 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PhoneExport <orders@
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The staff mailbox that receives every order event and every alert.
 STAFF_EMAIL = env.str("STAFF_EMAIL", default="staff@phoneexport.example")
+
+# Notifications are sent by drain tasks; a burst of events queues one, and a lost one is
+# replaced after NOTIFICATION_WAKE_SECONDS. While at least NOTIFICATION_YIELD_BACKLOG webhook
+# events and orders wait for a worker, messages wait (looking again every
+# NOTIFICATION_YIELD_SECONDS), but none longer than NOTIFICATION_MAX_YIELD_SECONDS.
+NOTIFICATION_WAKE_SECONDS = env.float("NOTIFICATION_WAKE_SECONDS", default=2.0)
+NOTIFICATION_DRAIN_SECONDS = env.float("NOTIFICATION_DRAIN_SECONDS", default=30.0)
+NOTIFICATION_YIELD_BACKLOG = env.int("NOTIFICATION_YIELD_BACKLOG", default=100)
+NOTIFICATION_YIELD_SECONDS = env.float("NOTIFICATION_YIELD_SECONDS", default=2.0)
+NOTIFICATION_MAX_YIELD_SECONDS = env.float("NOTIFICATION_MAX_YIELD_SECONDS", default=300.0)
 
 # --- Suppliers (see ../docs/suppliers.md and the supplier API contract) -------------------
 SUPPLIER_TRANSPORT = env.str("SUPPLIER_TRANSPORT", default="direct")

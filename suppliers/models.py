@@ -152,8 +152,11 @@ class WebhookEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["outcome", "received_at"], name="webhookevent_outcome"),
-            models.Index(fields=["next_attempt_at"], name="webhookevent_due",
-                         condition=models.Q(next_attempt_at__isnull=False)),
+            # Only the events waiting to be processed: drains walk it oldest first, and an
+            # event leaves it when done, so it stays small however many are stored.
+            models.Index(fields=["next_attempt_at"], name="webhookevent_waiting",
+                         condition=models.Q(outcome__in=["pending", "unknown_order", "failed"],
+                                            next_attempt_at__isnull=False)),
             models.Index(fields=["supplier_order_id"], name="webhookevent_supplier_order"),
         ]
 

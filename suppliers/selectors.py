@@ -5,7 +5,9 @@ import time
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from suppliers.models import Supplier, WebhookEvent
+from django.utils import timezone
+
+from suppliers.models import Supplier, SupplierOrder, WebhookEvent
 
 # slug -> (monotonic expiry, supplier); only suppliers that exist, so its size stays bounded
 # whatever slugs strangers post to.
@@ -17,6 +19,20 @@ Outcome = WebhookEvent.Outcome
 REJECTED_WEBHOOKS = (Q(outcome__in=[Outcome.INVALID, Outcome.UNKNOWN_TYPE])
                      | Q(outcome__in=[Outcome.FAILED, Outcome.UNKNOWN_ORDER],
                          next_attempt_at__isnull=True))
+
+
+def supplier_work_waiting(*, at_least: int) -> bool:
+    """Whether at least `at_least` webhook events and orders to forward are due and not yet
+    taken by a worker: the workers are behind."""
+    now = timezone.now()
+    waiting = WebhookEvent.objects.filter(
+        outcome__in=[Outcome.PENDING, Outcome.UNKNOWN_ORDER, Outcome.FAILED],
+        next_attempt_at__lte=now).order_by()[:at_least].count()
+    if waiting < at_least:
+        waiting += SupplierOrder.objects.filter(
+            forwarding_state=SupplierOrder.ForwardingState.PENDING, next_attempt_at__lte=now,
+        ).order_by()[:at_least - waiting].count()
+    return waiting >= at_least
 
 
 def webhook_supplier(*, slug: str) -> Supplier | None:

@@ -130,7 +130,7 @@ class WarehouseMapping(SupplierCodeMapping):
 class Product(models.Model):
     """A phone as we sell it, keyed by our SKU."""
 
-    sku = models.CharField(_("SKU"), max_length=80, unique=True)
+    sku = models.CharField(_("SKU"), max_length=80)
     manufacturer = models.CharField(_("manufacturer"), max_length=80)
     model_name = models.CharField(_("model"), max_length=120)
     storage_gb = models.PositiveIntegerField(_("storage (GB)"))
@@ -158,6 +158,11 @@ class Product(models.Model):
             models.Index(fields=["manufacturer", "model_name", "storage_gb", "colour", "sku"],
                          name="product_catalogue"),
             models.Index(fields=["sell_price"], name="product_price"),
+        ]
+        constraints = [
+            # A constraint, not unique=True: on PostgreSQL that would add a second index on
+            # the SKU (for LIKE 'prefix%', which nothing asks) to every product written.
+            models.UniqueConstraint(fields=["sku"], name="product_sku_unique"),
         ]
 
     def __str__(self):

@@ -1,5 +1,6 @@
 """Reads of stock and prices, for the order service, the catalogue, admin and price lists."""
 
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -7,15 +8,15 @@ from itertools import islice
 
 from django.core.cache import cache
 from django.db.models import (
-    Case, Count, DecimalField, Expression, F, IntegerField, OuterRef, Q, QuerySet, Subquery,
-    Value, When,
+    Case, Count, DecimalField, Exists, Expression, F, IntegerField, OuterRef, Q, QuerySet,
+    Subquery, Value, When,
 )
 from django.db.models.functions import Ceil, Coalesce, Floor, Greatest, Least, Round
 from django.db.models.lookups import GreaterThan
 
 from customers.models import ClientCompany
 from inventory.models import (
-    Carrier, Grade, PricingRule, Product, SupplierOffer, SyncRun, Warehouse,
+    PRODUCT_SEARCH_TEXT, Carrier, Grade, PricingRule, Product, SupplierOffer, SyncRun, Warehouse,
 )
 from inventory.pricing import PriceExplanation, ProductKey, RuleBook, precedence
 from inventory.visibility import visibility_for, visible_to
@@ -26,7 +27,8 @@ CATALOGUE_PAGE_SIZE = 50
 MAX_CATALOGUE_PAGE_SIZE = 200
 # The filter dropdowns read every product on sale: shared by all clients, refreshed this often.
 CATALOGUE_FACETS_SECONDS = 300
-FACETS_CACHE_KEY = "inventory:catalogue-facets"
+# The version suffix changes with the cached format, so that a deploy never reads the old one.
+FACETS_CACHE_KEY = "inventory:catalogue-facets:2"
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -54,20 +56,26 @@ def product_key(product: Product) -> ProductKey:
 
 
 def client_prices(*, company: ClientCompany, products: Iterable[Product],
-                  costs: dict[int, Decimal] | None = None) -> dict[int, Decimal | None]:
+                  costs: dict[int, Decimal] | None = None,
+                  client_rules: list[PricingRule] | None = None) -> dict[int, Decimal | None]:
     """Product id -> this client's unit price; None where the product is not for sale.
 
     A client pays `sell_price` unless a rule of its own or of its tier applies: that rule is
     applied to the supplier's current cost here, at read time. `costs` (product id -> cost)
-    spares the lookup when the caller has the offers already.
+    spares the lookup when the caller has the offers already, and `client_rules` (the active
+    rules of the client and its tier, first winner first) when it has the rules.
     """
     products = list(products)
-    book = rule_book(company=company)
+    if client_rules is None:
+        client_rules = _client_rules(company)
+    # Only the client's and its tier's rules can beat `sell_price`, and they come first in
+    # precedence: the other rules are already in `sell_price`.
+    book = RuleBook(client_rules) if client_rules else None
     if costs is None:
         costs = {}
         for chunk in _batched(products, PRICE_LIST_CHUNK):
             costs.update(SupplierOffer.objects.filter(
-                product__in=[product.pk for product in chunk])
+                product__in=[product.pk for product in chunk]).order_by()
                 .values_list("product_id", "cost_price"))
     prices: dict[int, Decimal | None] = {}
     for product in products:
@@ -77,11 +85,8 @@ def client_prices(*, company: ClientCompany, products: Iterable[Product],
             continue
         rule = (book.rule_for(product_key(product), company_id=company.pk,
                               tier_id=company.pricing_tier_id)
-                if book.has_client_rules else None)
-        if rule is None or rule.level > PricingRule.Level.TIER:
-            prices[product.pk] = product.sell_price
-        else:
-            prices[product.pk] = book.price_with(rule, cost)
+                if book is not None else None)
+        prices[product.pk] = product.sell_price if rule is None else book.price_with(rule, cost)
     return prices
 
 
@@ -112,7 +117,8 @@ def available_quantities(*, products: Iterable[Product]) -> dict[int, int]:
     available = dict.fromkeys(ids, 0)
     for chunk in _batched(ids, PRICE_LIST_CHUNK):
         for product_id, quantity, reserved in SupplierOffer.objects.filter(
-                product_id__in=chunk).values_list("product_id", "quantity", "reserved_quantity"):
+                product_id__in=chunk).order_by().values_list("product_id", "quantity",
+                                                             "reserved_quantity"):
             available[product_id] = max(quantity - reserved, 0)
     return available
 
@@ -198,30 +204,45 @@ class CatalogueFacets:
     grades: list[Grade]
     carriers: list[Carrier]
     warehouses: list[Warehouse]
+    # Changes whenever the values are read again: what a page caches with them keys on it.
+    version: str
 
 
 def products_for_sale() -> QuerySet[Product]:
     """Products a client can order: on sale, priced, and offered by a supplier."""
-    return Product.objects.filter(is_active=True, sell_price__isnull=False, offer__isnull=False)
+    # EXISTS rather than a join: checked in the offers' product index alone.
+    return Product.objects.filter(
+        Exists(SupplierOffer.objects.filter(product=OuterRef("pk"))),
+        is_active=True, sell_price__isnull=False)
 
 
 def catalogue_products(*, company: ClientCompany, filters: CatalogueFilters) -> CataloguePage:
     """One page of the catalogue at this client's prices, with the units it can order."""
     visibility = visibility_for(company=company)
-    products = with_available_quantity(visible_to(products_for_sale(), company=company,
-                                                  visibility=visibility))
-    products = _filter_catalogue(products, filters)
+    client_rules = _client_rules(company)
+    matches = _filter_catalogue(visible_to(products_for_sale(), company=company,
+                                           visibility=visibility), filters)
     if filters.in_stock_only or not visibility.show_out_of_stock:
-        products = products.filter(available_quantity__gt=0)
-    products = _sort_catalogue(products, company=company, sort=filters.sort)
+        matches = with_available_quantity(matches).filter(available_quantity__gt=0)
+    matches = _sort_catalogue(matches, client_rules=client_rules, sort=filters.sort)
     page_size = min(max(filters.page_size, 1), MAX_CATALOGUE_PAGE_SIZE)
     number = max(filters.page, 1)
     offset = (number - 1) * page_size
-    # One row beyond the page says whether another page follows.
-    found = list(products.select_related("grade", "carrier", "warehouse")
-                 [offset:offset + page_size + 1])
-    page_products = found[:page_size]
-    prices = client_prices(company=company, products=page_products)
+    # The page's ids first, one row beyond it saying whether another page follows: the rows
+    # before a deep page are counted off in an index (product_catalogue covers every column
+    # this reads), and only the page's own rows are read in full, below.
+    found = list(matches.values_list("pk", flat=True)[offset:offset + page_size + 1])
+    page_ids = found[:page_size]
+    read = {product.pk: product for product in with_available_quantity(
+        Product.objects.filter(pk__in=page_ids).order_by())
+        .annotate(cost_price=F("offer__cost_price"))
+        .select_related("grade", "carrier", "warehouse")}
+    # A product that changed between the two reads is left out rather than shown wrongly.
+    page_products = [read[pk] for pk in page_ids if pk in read]
+    prices = client_prices(company=company, products=page_products,
+                           costs={product.pk: product.cost_price for product in page_products
+                                  if product.cost_price is not None},
+                           client_rules=client_rules)
     rows = [CatalogueRow(product=product, available_quantity=product.available_quantity,
                          unit_price=prices[product.pk])
             for product in page_products if prices[product.pk] is not None]
@@ -237,23 +258,26 @@ def _filter_catalogue(products: QuerySet[Product], filters: CatalogueFilters) ->
                                   if value not in (None, "")})
     # Every word must appear in the SKU, the manufacturer, the model or the colour, so
     # "iphone 13 black" finds black iPhone 13s whatever the order of the words.
-    for word in filters.search.split():
-        products = products.filter(Q(sku__icontains=word) | Q(manufacturer__icontains=word)
-                                   | Q(model_name__icontains=word) | Q(colour__icontains=word))
+    words = filters.search.upper().split()
+    if words:
+        products = products.alias(search_text=PRODUCT_SEARCH_TEXT)
+        for word in words:
+            products = products.filter(search_text__contains=word)
     return products
 
 
-def _sort_catalogue(products: QuerySet[Product], *, company: ClientCompany,
+def _sort_catalogue(products: QuerySet[Product], *, client_rules: list[PricingRule],
                     sort: str) -> QuerySet[Product]:
     if sort not in (CatalogueSort.PRICE, CatalogueSort.PRICE_DESCENDING):
         return products.order_by("manufacturer", "model_name", "storage_gb", "colour", "sku")
-    client_rules = _client_rules(company)
     if client_rules:
         # Prices of their own are computed at read time: sort by the same formula in SQL.
+        # No index holds them, so every match is priced before the page is cut.
         products = (products.annotate(client_price=client_price_expression(client_rules))
                     .filter(client_price__isnull=False))
         price = "client_price"
     else:
+        # Everyone else pays sell_price: the product_price index is the order.
         price = "sell_price"
     if sort == CatalogueSort.PRICE:
         return products.order_by(F(price).asc(), "id")
@@ -327,7 +351,7 @@ def catalogue_facets(*, manufacturer: str = "") -> CatalogueFacets:
         manufacturers=sorted(models),
         model_names=sorted({name for maker in chosen for name in models.get(maker, ())}),
         storages_gb=values["storages_gb"], colours=values["colours"], grades=values["grades"],
-        carriers=values["carriers"], warehouses=values["warehouses"])
+        carriers=values["carriers"], warehouses=values["warehouses"], version=values["version"])
 
 
 def _facet_values() -> dict:
@@ -342,7 +366,7 @@ def _facet_values() -> dict:
         "storages_gb": sorted(on_sale.values_list("storage_gb", flat=True).distinct()),
         "colours": sorted(on_sale.values_list("colour", flat=True).distinct()),
         "grades": list(Grade.objects.all()), "carriers": list(Carrier.objects.all()),
-        "warehouses": list(Warehouse.objects.all()),
+        "warehouses": list(Warehouse.objects.all()), "version": uuid.uuid4().hex,
     }
 
 

@@ -43,7 +43,8 @@ def catalogue(request):
     query.pop("page", None)
     return render(request, "catalogue/list.html", {
         "form": form, "page": page, "query": query.urlencode(),
-        "can_order": request.user.can_order})
+        "can_order": request.user.can_order, "facets_version": facets.version,
+        "facets_seconds": selectors.CATALOGUE_FACETS_SECONDS})
 
 
 @login_required

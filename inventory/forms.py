@@ -51,6 +51,8 @@ class CatalogueFilterForm(forms.Form):
     ])
     page = forms.IntegerField(min_value=1, max_value=100_000, required=False,
                               widget=forms.HiddenInput)
+    # Where the page starts: a previous page's next_cursor (the page links carry it).
+    after = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, facets: CatalogueFacets, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,4 +83,5 @@ class CatalogueFilterForm(forms.Form):
             storage_gb=data.get("storage"), colour=data.get("colour") or "",
             grade=chosen["grade"], carrier=chosen["carrier"], warehouse=chosen["warehouse"],
             in_stock_only=bool(data.get("in_stock")), search=data.get("q") or "",
-            sort=data.get("sort") or CatalogueSort.MODEL, page=data.get("page") or 1)
+            sort=data.get("sort") or CatalogueSort.MODEL, page=data.get("page") or 1,
+            after=data.get("after") or "")

@@ -1,5 +1,8 @@
 """Reads of stock and prices, for the order service, the catalogue, admin and price lists."""
 
+import base64
+import binascii
+import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -7,10 +10,12 @@ from decimal import Decimal
 from itertools import islice
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
-    Case, Count, DecimalField, Exists, Expression, F, IntegerField, OuterRef, Q, QuerySet,
-    Subquery, Value, When,
+    BooleanField, Case, Count, DecimalField, Exists, Expression, F, IntegerField, OuterRef, Q,
+    QuerySet, Subquery, Value, When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Ceil, Coalesce, Floor, Greatest, Least, Round
 from django.db.models.lookups import GreaterThan
 
@@ -161,6 +166,9 @@ class CatalogueFilters:
     sort: str = CatalogueSort.MODEL
     page: int = 1
     page_size: int = CATALOGUE_PAGE_SIZE
+    # A previous page's `next_cursor`: this page starts after it rather than at an offset.
+    # `page` then only numbers it.
+    after: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,8 @@ class CataloguePage:
     number: int
     page_size: int
     has_next: bool
+    # Where the next page starts, for its link (see CatalogueFilters.after); None on the last.
+    next_cursor: str | None = None
 
     @property
     def has_previous(self) -> bool:
@@ -224,14 +234,26 @@ def catalogue_products(*, company: ClientCompany, filters: CatalogueFilters) -> 
                                            visibility=visibility), filters)
     if filters.in_stock_only or not visibility.show_out_of_stock:
         matches = with_available_quantity(matches).filter(available_quantity__gt=0)
-    matches = _sort_catalogue(matches, client_rules=client_rules, sort=filters.sort)
+    matches, order = _sort_catalogue(matches, client_rules=client_rules, sort=filters.sort)
     page_size = min(max(filters.page_size, 1), MAX_CATALOGUE_PAGE_SIZE)
     number = max(filters.page, 1)
-    offset = (number - 1) * page_size
-    # The page's ids first, one row beyond it saying whether another page follows: the rows
-    # before a deep page are counted off in an index (product_catalogue covers every column
-    # this reads), and only the page's own rows are read in full, below.
-    found = list(matches.values_list("pk", flat=True)[offset:offset + page_size + 1])
+    position = _decode_position(filters.after, sort=filters.sort, order=order)
+    if position is not None:
+        # From where the previous page stopped: a page deep in the list costs what the
+        # first one does.
+        matches = _after(matches, order=order, position=position)
+        window = slice(0, page_size + 1)
+    else:
+        # The rows before the page are counted off in an index (product_catalogue covers
+        # every column this reads), each checked for an offer: cheap, but linear in the depth.
+        offset = (number - 1) * page_size
+        window = slice(offset, offset + page_size + 1)
+    # The page's ids (and sort keys) first, one row beyond it saying whether another page
+    # follows; only the page's own rows are read in full, below.
+    found = list(matches.values_list("pk", *order.fields)[window])
+    next_cursor = (_encode_position(filters.sort, found[page_size - 1][1:])
+                   if len(found) > page_size else None)
+    found = [row[0] for row in found]
     page_ids = found[:page_size]
     read = {product.pk: product for product in with_available_quantity(
         Product.objects.filter(pk__in=page_ids).order_by())
@@ -247,7 +269,72 @@ def catalogue_products(*, company: ClientCompany, filters: CatalogueFilters) -> 
                          unit_price=prices[product.pk])
             for product in page_products if prices[product.pk] is not None]
     return CataloguePage(rows=rows, number=number, page_size=page_size,
-                         has_next=len(found) > page_size)
+                         has_next=next_cursor is not None, next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class _Order:
+    """A catalogue order: its key (unique, so that a position in it is exact) and direction."""
+
+    fields: tuple[str, ...]
+    descending: bool = False
+    # The key is product columns in an index's order: a row comparison starts the index walk.
+    indexed: bool = True
+
+
+_POSITION_TYPES = {"manufacturer": str, "model_name": str, "storage_gb": int, "colour": str,
+                   "sku": str, "sell_price": Decimal, "client_price": Decimal, "id": int}
+
+
+def _encode_position(sort: str, values: tuple) -> str:
+    raw = json.dumps([sort, *(str(value) if isinstance(value, Decimal) else value
+                              for value in values)])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_position(cursor: str, *, sort: str, order: _Order) -> list | None:
+    """The sort key values in a cursor of ours for this order; None for anything else (the
+    page is then found by its number)."""
+    if not cursor:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if not isinstance(data, list) or data[:1] != [sort] or len(data) != len(order.fields) + 1:
+        return None
+    position = []
+    for field, value in zip(order.fields, data[1:]):
+        kind = _POSITION_TYPES[field]
+        if kind is Decimal:
+            try:
+                value = Decimal(value) if isinstance(value, str) else None
+            except ArithmeticError:
+                return None
+            if value is None or not value.is_finite():
+                return None
+        elif type(value) is not kind:
+            return None
+        position.append(value)
+    return position
+
+
+def _after(products: QuerySet[Product], *, order: _Order, position: list) -> QuerySet[Product]:
+    """The products after `position` in `order`."""
+    if order.indexed:
+        # A row comparison, which PostgreSQL turns into the start of an index range.
+        quote = connection.ops.quote_name
+        table = quote(Product._meta.db_table)
+        columns = ", ".join(f"{table}.{quote(Product._meta.get_field(name).column)}"
+                            for name in order.fields)
+        placeholders = ", ".join(["%s"] * len(position))
+        return products.filter(RawSQL(
+            f"({columns}) {'<' if order.descending else '>'} ({placeholders})", position,
+            output_field=BooleanField()))
+    (price, price_value), (pk, pk_value) = zip(order.fields, position)
+    beyond = "lt" if order.descending else "gt"
+    return products.filter(Q(**{f"{price}__{beyond}": price_value})
+                           | Q(**{price: price_value, f"{pk}__{beyond}": pk_value}))
 
 
 def _attach_vocabularies(products: list[Product]) -> None:
@@ -284,21 +371,23 @@ def _filter_catalogue(products: QuerySet[Product], filters: CatalogueFilters) ->
 
 
 def _sort_catalogue(products: QuerySet[Product], *, client_rules: list[PricingRule],
-                    sort: str) -> QuerySet[Product]:
+                    sort: str) -> tuple[QuerySet[Product], _Order]:
     if sort not in (CatalogueSort.PRICE, CatalogueSort.PRICE_DESCENDING):
-        return products.order_by("manufacturer", "model_name", "storage_gb", "colour", "sku")
+        order = _Order(("manufacturer", "model_name", "storage_gb", "colour", "sku"))
+        return products.order_by(*order.fields), order
+    descending = sort == CatalogueSort.PRICE_DESCENDING
     if client_rules:
         # Prices of their own are computed at read time: sort by the same formula in SQL.
         # No index holds them, so every match is priced before the page is cut.
         products = (products.annotate(client_price=client_price_expression(client_rules))
                     .filter(client_price__isnull=False))
-        price = "client_price"
+        order = _Order(("client_price", "id"), descending=descending, indexed=False)
     else:
         # Everyone else pays sell_price: the product_price index is the order.
-        price = "sell_price"
-    if sort == CatalogueSort.PRICE:
-        return products.order_by(F(price).asc(), "id")
-    return products.order_by(F(price).desc(), "-id")
+        order = _Order(("sell_price", "id"), descending=descending)
+    if descending:
+        return products.order_by(*(F(field).desc() for field in order.fields)), order
+    return products.order_by(*order.fields), order
 
 
 def _client_rules(company: ClientCompany) -> list[PricingRule]:

@@ -39,8 +39,10 @@ def catalogue(request):
     facets = selectors.catalogue_facets(manufacturer=request.GET.get("manufacturer", ""))
     form = CatalogueFilterForm(request.GET, facets=facets)
     page = selectors.catalogue_products(company=company, filters=form.filters())
+    # The filters alone: the page links add their page and position.
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("after", None)
     return render(request, "catalogue/list.html", {
         "form": form, "page": page, "query": query.urlencode(),
         "can_order": request.user.can_order, "facets_version": facets.version,

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import heapq
 import json
 import uuid
 from collections.abc import Iterable, Iterator
@@ -241,7 +242,6 @@ def catalogue_products(*, company: ClientCompany, filters: CatalogueFilters) -> 
     if position is not None:
         # From where the previous page stopped: a page deep in the list costs what the
         # first one does.
-        matches = _after(matches, order=order, position=position)
         window = slice(0, page_size + 1)
     else:
         # The rows before the page are counted off in an index (product_catalogue covers
@@ -250,7 +250,13 @@ def catalogue_products(*, company: ClientCompany, filters: CatalogueFilters) -> 
         window = slice(offset, offset + page_size + 1)
     # The page's ids (and sort keys) first, one row beyond it saying whether another page
     # follows; only the page's own rows are read in full, below.
-    found = list(matches.values_list("pk", *order.fields)[window])
+    if order.fields[0] == "client_price":
+        found = _client_price_keys(matches, client_rules=client_rules, order=order,
+                                   position=position, window=window)
+    else:
+        if position is not None:
+            matches = _after(matches, order=order, position=position)
+        found = list(matches.values_list("pk", *order.fields)[window])
     next_cursor = (_encode_position(filters.sort, found[page_size - 1][1:])
                    if len(found) > page_size else None)
     found = [row[0] for row in found]
@@ -337,6 +343,45 @@ def _after(products: QuerySet[Product], *, order: _Order, position: list) -> Que
                            | Q(**{price: price_value, f"{pk}__{beyond}": pk_value}))
 
 
+def _client_price_keys(products: QuerySet[Product], *, client_rules: list[PricingRule],
+                       order: _Order, position: list | None, window: slice) -> list[tuple]:
+    """(id, client price, id) of the products in `window` of `order`, for a client with
+    rules of its own.
+
+    Its rules price only the products they name (by manufacturer, model, grade or warehouse);
+    the others are at `sell_price`, which the product_price index already orders. So the page
+    is merged from two sorted reads: the products no rule names, along the index, and the
+    named ones, priced by the rules' formula in SQL (client_price_expression). Only those are
+    priced before the cut, rather than every match.
+    """
+    covered = Q()
+    for rule in client_rules:
+        conditions = _rule_conditions(rule)
+        if not conditions:  # a rule on every product: nothing is at sell_price
+            covered = None
+            break
+        covered |= conditions
+    by_price = (F("client_price").desc(), F("id").desc()) if order.descending else (
+        "client_price", "id")
+    named = products if covered is None else products.filter(covered)
+    named = (named.annotate(client_price=client_price_expression(client_rules))
+             .filter(client_price__isnull=False).order_by(*by_price))
+    if position is not None:
+        named = _after(named, order=order, position=position)
+    reads = [named.values_list("pk", "client_price", "id")[:window.stop]]
+    if covered is not None:
+        at_sell_price = _Order(("sell_price", "id"), descending=order.descending)
+        others = products.exclude(covered).order_by(
+            *((F(field).desc() for field in at_sell_price.fields) if order.descending
+              else at_sell_price.fields))
+        if position is not None:
+            others = _after(others, order=at_sell_price, position=position)
+        reads.append(others.values_list("pk", "sell_price", "id")[:window.stop])
+    merged = heapq.merge(*(list(read) for read in reads), key=lambda row: (row[1], row[2]),
+                         reverse=order.descending)
+    return list(islice(merged, window.start, window.stop))
+
+
 def _attach_vocabularies(products: list[Product]) -> None:
     """Give each product its grade, carrier and warehouse from the rows the facets cache (a
     few dozen, shared by every page) rather than joining and building three rows per product.
@@ -377,14 +422,10 @@ def _sort_catalogue(products: QuerySet[Product], *, client_rules: list[PricingRu
         return products.order_by(*order.fields), order
     descending = sort == CatalogueSort.PRICE_DESCENDING
     if client_rules:
-        # Prices of their own are computed at read time: sort by the same formula in SQL.
-        # No index holds them, so every match is priced before the page is cut.
-        products = (products.annotate(client_price=client_price_expression(client_rules))
-                    .filter(client_price__isnull=False))
-        order = _Order(("client_price", "id"), descending=descending, indexed=False)
-    else:
-        # Everyone else pays sell_price: the product_price index is the order.
-        order = _Order(("sell_price", "id"), descending=descending)
+        # Prices of their own are computed at read time: _client_price_keys orders them.
+        return products, _Order(("client_price", "id"), descending=descending, indexed=False)
+    # Everyone else pays sell_price: the product_price index is the order.
+    order = _Order(("sell_price", "id"), descending=descending)
     if descending:
         return products.order_by(*(F(field).desc() for field in order.fields)), order
     return products.order_by(*order.fields), order
@@ -403,17 +444,26 @@ def client_price_expression(client_rules: list[PricingRule]) -> Expression:
     client's own (see pricing.apply_rule) on the offer's cost, else `sell_price`."""
     whens = []
     for rule in client_rules:
-        conditions = Q()
-        if rule.manufacturer:
-            conditions &= Q(manufacturer__iexact=rule.manufacturer)
-        if rule.model_name:
-            conditions &= Q(model_name__iexact=rule.model_name)
-        if rule.grade_id is not None:
-            conditions &= Q(grade_id=rule.grade_id)
-        if rule.warehouse_id is not None:
-            conditions &= Q(warehouse_id=rule.warehouse_id)
+        conditions = _rule_conditions(rule)
+        if not conditions:
+            # It prices every product the rules before it leave: the rest never apply.
+            return Case(*whens, default=_rule_price_expression(rule), output_field=_MONEY)
         whens.append(When(conditions, then=_rule_price_expression(rule)))
     return Case(*whens, default=F("sell_price"), output_field=_MONEY)
+
+
+def _rule_conditions(rule: PricingRule) -> Q:
+    """The products a rule prices, as a filter; empty for a rule on every product."""
+    conditions = Q()
+    if rule.manufacturer:
+        conditions &= Q(manufacturer__iexact=rule.manufacturer)
+    if rule.model_name:
+        conditions &= Q(model_name__iexact=rule.model_name)
+    if rule.grade_id is not None:
+        conditions &= Q(grade_id=rule.grade_id)
+    if rule.warehouse_id is not None:
+        conditions &= Q(warehouse_id=rule.warehouse_id)
+    return conditions
 
 
 def _money(amount: Decimal) -> Value:

@@ -155,6 +155,26 @@ def test_sorting_by_price_follows_the_clients_own_prices(gold_client, stock):
     assert skus(gold_client, sort="-price") == list(reversed(by_price))
 
 
+@pytest.mark.parametrize("sort", ["price", "-price"])
+def test_a_client_rule_on_every_product_sorts_by_its_prices(company, stock, sort):
+    # Cost + 40 %, except a fixed price on Samsung: the order differs from sell_price's.
+    PricingRule.objects.create(name="Acme on everything", company=company,
+                               markup_percent=Decimal("40"))
+    PricingRule.objects.create(name="Acme Samsung", company=company, manufacturer="Samsung",
+                               fixed_price=Decimal("999.00"))
+    prices = client_prices(company=company, products=products_for_sale())
+    sku_prices = {p.sku: prices[p.pk] for p in products_for_sale()}
+
+    by_price = skus(company, sort=sort)
+    first = catalogue_products(company=company, filters=CatalogueFilters(sort=sort,
+                                                                          page_size=2))
+
+    assert by_price == sorted(sku_prices, key=sku_prices.get, reverse=sort == "-price")
+    assert by_price[0 if sort == "-price" else -1] == "S23-GRN"
+    assert [row.product.sku for row in first.rows] + skus(
+        company, sort=sort, page_size=2, page=2, after=first.next_cursor) == by_price
+
+
 def test_facets_list_the_values_on_sale(company, stock):
     facets = catalogue_facets()
     apple = catalogue_facets(manufacturer="Apple")

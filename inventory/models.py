@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -127,6 +127,21 @@ class WarehouseMapping(SupplierCodeMapping):
                                                name="unique_warehouse_mapping")]
 
 
+class SearchText(Func):
+    """Text fields in one upper-cased string, a space between them."""
+
+    template = "UPPER(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = models.TextField()
+
+
+# What the catalogue's text search reads: the SKU, manufacturer, model and colour as one
+# string, so that a word is one LIKE, served on PostgreSQL by one trigram index (migration
+# 0008, whose expression must stay the same). Search words hold no spaces, so none can match
+# across two fields.
+PRODUCT_SEARCH_TEXT = SearchText("sku", "manufacturer", "model_name", "colour")
+
+
 class Product(models.Model):
     """A phone as we sell it, keyed by our SKU."""
 
@@ -154,10 +169,15 @@ class Product(models.Model):
         verbose_name = _("product")
         verbose_name_plural = _("products")
         indexes = [
-            # Filters by manufacturer and model, and the catalogue's order, read from one index.
+            # The catalogue's order, and its filters by manufacturer and model (admin's
+            # order too). It carries every other column the catalogue filters on, and the id,
+            # so a page, however deep, is counted off in the index without reading the table.
             models.Index(fields=["manufacturer", "model_name", "storage_gb", "colour", "sku"],
+                         include=["is_active", "sell_price", "grade", "carrier", "warehouse",
+                                  "id"],
                          name="product_catalogue"),
-            models.Index(fields=["sell_price"], name="product_price"),
+            # Sorting by price: the whole order, price then id.
+            models.Index(fields=["sell_price", "id"], name="product_price"),
         ]
         constraints = [
             # A constraint, not unique=True: on PostgreSQL that would add a second index on

@@ -82,10 +82,6 @@ class RuleBook:
         self._base_rules: dict[tuple, PricingRule | None] = {}
         self._prices: dict[tuple[int, Decimal], Decimal | None] = {}
 
-    @property
-    def has_client_rules(self) -> bool:
-        return any(rule.level <= Level.TIER for rule, _conditions in self._rules)
-
     def rule_for(self, key: ProductKey, *, company_id: int | None = None,
                  tier_id: int | None = None) -> PricingRule | None:
         cache_key = (key, company_id, tier_id)

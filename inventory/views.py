@@ -39,11 +39,25 @@ def catalogue(request):
     facets = selectors.catalogue_facets(manufacturer=request.GET.get("manufacturer", ""))
     form = CatalogueFilterForm(request.GET, facets=facets)
     page = selectors.catalogue_products(company=company, filters=form.filters())
+    # The filters alone: the page links add their page and position.
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("after", None)
     return render(request, "catalogue/list.html", {
         "form": form, "page": page, "query": query.urlencode(),
-        "can_order": request.user.can_order})
+        "can_order": request.user.can_order, "filters_key": _filters_key(form, facets),
+        "facets_seconds": selectors.CATALOGUE_FACETS_SECONDS})
+
+
+def _filters_key(form: CatalogueFilterForm, facets: selectors.CatalogueFacets) -> str | None:
+    """What the filter form's choices look like (with the language), when it is one of a
+    bounded set: valid choices (the search box is rendered apart). A bad value is rendered
+    afresh, so that no one fills the cache with keys of their making."""
+    if not form.is_valid():
+        return None
+    return ":".join([facets.version, *(str(form.cleaned_data[name] or "") for name in (
+        "manufacturer", "model", "storage", "colour", "grade", "carrier", "warehouse",
+        "in_stock", "sort"))])
 
 
 @login_required

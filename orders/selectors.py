@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Max, Prefetch, Q, QuerySet
+from django.db.models import F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from customers.models import ClientCompany
 from inventory.models import Product
@@ -56,13 +56,15 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 def orders_for_client(*, company: ClientCompany, status: str | None = None,
                       search: str | None = None, cursor: str | None = None,
-                      limit: int = DEFAULT_PAGE_SIZE) -> OrderPage:
+                      limit: int = DEFAULT_PAGE_SIZE,
+                      with_live_versions: bool = False) -> OrderPage:
     """One page of the company's orders, newest first, optionally by status or a search.
 
     Keyset pagination on (created_at, id): every page is a walk down the index
     `order_company_recent` (or `order_company_status` with a status) from the cursor, so a
     page costs the same on the first or the thousandth page, with no OFFSET and no COUNT.
-    The search matches our order number or the client's PO reference.
+    The search matches our order number or the client's PO reference. With
+    `with_live_versions`, each order carries what `live_version()` reads, in the same query.
 
     Raises InvalidCursor for a cursor not of our making.
     """
@@ -77,6 +79,11 @@ def orders_for_client(*, company: ClientCompany, status: str | None = None,
         # The first condition alone is what the index range scan starts from.
         orders = orders.filter(created_at__lte=created_at).filter(
             Q(created_at__lt=created_at) | Q(pk__lt=order_id))
+    if with_live_versions:
+        orders = orders.annotate(
+            supplier_version=F("supplier_order__supplier_version"),
+            last_event=Subquery(OrderEvent.objects.filter(order=OuterRef("pk"))
+                                .order_by("-id").values("id")[:1]))
     page = list(orders.order_by("-created_at", "-pk").only(
         "public_id", "number", "status", "status_reason", "po_reference", "currency", "total",
         "created_at", "updated_at")[:limit + 1])
@@ -157,14 +164,28 @@ def live_versions(*, company: ClientCompany,
     rows = (Order.objects.filter(company=company, public_id__in=public_ids[:MAX_LIVE_ORDERS])
             .values("public_id", "status", "updated_at", "supplier_order__supplier_version")
             .annotate(last_event=Max("events__id")))
-    labels = dict(OrderStatus.choices)
+    labels = status_labels()
     return {str(row["public_id"]): {
-        "version": "{}.{}.{}".format(row["updated_at"].timestamp(),
-                                     row["supplier_order__supplier_version"] or 0,
-                                     row["last_event"] or 0),
+        "version": _version(row["updated_at"], row["supplier_order__supplier_version"],
+                            row["last_event"]),
         "status": row["status"],
-        "status_label": str(labels.get(row["status"], row["status"])),
+        "status_label": labels.get(row["status"], row["status"]),
     } for row in rows}
+
+
+def live_version(order: Order) -> str:
+    """The version `live_versions` gives, of an order read `with_live_versions`."""
+    return _version(order.updated_at, order.supplier_version, order.last_event)
+
+
+def _version(updated_at: datetime, supplier_version: int | None, last_event: int | None) -> str:
+    return f"{updated_at.timestamp()}.{supplier_version or 0}.{last_event or 0}"
+
+
+def status_labels() -> dict[str, str]:
+    """Status -> its label in the active language, each translated once (per call, not per
+    order: a choices label is translated again at every use)."""
+    return {value: str(label) for value, label in OrderStatus.choices}
 
 
 def reorder_quantities(*, order: Order) -> tuple[dict[str, int], list[str]]:

@@ -44,16 +44,16 @@ def order_list(request):
     search = request.GET.get("q", "").strip()[:100]
     try:
         page = selectors.orders_for_client(company=request.user.company, status=status or None,
-                                           search=search, cursor=request.GET.get("after"))
+                                           search=search, cursor=request.GET.get("after"),
+                                           with_live_versions=True)
     except selectors.InvalidCursor:
         return redirect(request.path)
-    versions = selectors.live_versions(company=request.user.company,
-                                       public_ids=[order.public_id for order in page.orders])
-    rows = [{"order": order, "live_version": versions[str(order.public_id)]["version"]}
-            for order in page.orders]
+    labels = selectors.status_labels()
+    rows = [{"order": order, "live_version": selectors.live_version(order),
+             "status_label": labels.get(order.status, order.status)} for order in page.orders]
     return render(request, "orders/list.html", {
         "page": page, "rows": rows, "status": status, "search": search,
-        "statuses": OrderStatus.choices, "is_first_page": not request.GET.get("after")})
+        "statuses": labels.items(), "is_first_page": not request.GET.get("after")})
 
 
 def _detail_context(request, order: Order) -> dict:

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Index operator classes (the catalogue's trigram search index); inert on SQLite.
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -121,6 +123,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # Pages and tasks run many short queries side by side on a few cores: a parallel plan
+    # (a deep catalogue page is one) only adds its workers' start-up and merge to each, and
+    # takes cores from the other requests. Raise it for a database with cores to spare.
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "options", "-c max_parallel_workers_per_gather={}".format(
+            env.int("DATABASE_PARALLEL_WORKERS", default=0)))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Cache: shared by every process (PhoneX token, worker heartbeat) ---------------------

@@ -34,6 +34,9 @@ class ProductFilterSerializer(serializers.Serializer):
     page_size = serializers.IntegerField(required=False, min_value=1,
                                          max_value=MAX_CATALOGUE_PAGE_SIZE,
                                          default=CATALOGUE_PAGE_SIZE)
+    after = serializers.CharField(required=False, max_length=500,
+                                  help_text=_("Set by the `next` link: the page starts where "
+                                              "the previous one stopped, however deep."))
 
     def to_filters(self) -> CatalogueFilters:
         data = self.validated_data
@@ -43,7 +46,7 @@ class ProductFilterSerializer(serializers.Serializer):
             grade=data.get("grade"), carrier=data.get("carrier"),
             warehouse=data.get("warehouse"), in_stock_only=data["in_stock"],
             search=data.get("search", ""), sort=data["ordering"], page=data["page"],
-            page_size=data["page_size"])
+            page_size=data["page_size"], after=data.get("after", ""))
 
 
 class ProductSerializer(serializers.Serializer):

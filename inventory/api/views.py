@@ -29,14 +29,18 @@ class ProductListView(APIView):
         filters = ProductFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         page = selectors.catalogue_products(company=company, filters=filters.to_filters())
-        url = request.build_absolute_uri()
-        previous = None
+        url = remove_query_param(request.build_absolute_uri(), "after")
+        previous = next_url = None
         if page.has_previous:
             previous = (replace_query_param(url, "page", page.number - 1)
                         if page.number > 2 else remove_query_param(url, "page"))
+        if page.has_next:
+            # With the position: a walk through every page costs each page the same.
+            next_url = replace_query_param(replace_query_param(url, "page", page.number + 1),
+                                           "after", page.next_cursor)
         return Response({
             "page": page.number, "page_size": page.page_size,
-            "next": replace_query_param(url, "page", page.number + 1) if page.has_next else None,
+            "next": next_url,
             "previous": previous,
             "results": ProductSerializer(page.rows, many=True).data,
         })

@@ -49,6 +49,18 @@ def test_a_bad_filter_value_is_reported_and_ignored(buyer_client):
     assert response.context["form"].errors["colour"]
 
 
+def test_the_filter_form_shows_each_requests_own_choices_and_search(buyer_client):
+    product("IP13-BLK", colour="Black")
+    product("IP13-RED", colour="Red")
+    url = reverse("catalogue:list")
+
+    for query, shown in (({"colour": "Red"}, '<option value="Red" selected>'),
+                         ({"colour": "Black"}, '<option value="Black" selected>'),
+                         ({"colour": "Red"}, '<option value="Red" selected>'),
+                         ({"q": "blk"}, 'value="blk"'), ({"q": "red"}, 'value="red"')):
+        assert shown in buyer_client.get(url, query).content.decode()
+
+
 def test_pages_link_to_each_other_keeping_the_filters(buyer_client):
     for number in range(51):
         product(f"IP13-{number:02d}")
@@ -57,7 +69,7 @@ def test_pages_link_to_each_other_keeping_the_filters(buyer_client):
     second = buyer_client.get(reverse("catalogue:list"), {"q": "ip13", "page": "2"})
 
     assert len(first.context["page"].rows) == 50
-    assert 'href="?q=ip13&amp;page=2"' in first.content.decode()
+    assert 'href="?q=ip13&amp;page=2&amp;after=' in first.content.decode()
     assert [row.product.sku for row in second.context["page"].rows] == ["IP13-50"]
     assert 'href="?q=ip13&amp;page=1"' in second.content.decode()
 

@@ -73,6 +73,35 @@ def test_pages_know_whether_another_follows(company):
     assert beyond.rows == [] and not beyond.has_next
 
 
+@pytest.mark.parametrize("sort", ["model", "price", "-price"])
+def test_pages_followed_by_their_cursor_are_the_numbered_pages(company, sort):
+    for number in range(7):
+        # Prices repeat, so the order within a price rests on the id.
+        product(f"SKU-{number}", model_name=f"iPhone {13 + number % 3}",
+                price=f"{400 + number % 2}.00")
+    by_number, by_cursor, cursor = [], [], ""
+    for number in range(1, 5):
+        by_number.append(skus(company, sort=sort, page_size=2, page=number))
+        page = catalogue_products(company=company, filters=CatalogueFilters(
+            sort=sort, page_size=2, page=number, after=cursor))
+        by_cursor.append([row.product.sku for row in page.rows])
+        cursor = page.next_cursor
+
+    assert by_cursor == by_number
+    assert sum(by_number, []) == skus(company, sort=sort, page_size=10)
+    assert cursor is None  # the fourth page is the last
+
+
+def test_a_cursor_not_of_this_order_leaves_the_page_number_in_charge(company):
+    for number in range(5):
+        product(f"SKU-{number}", price=f"{400 + number}.00")
+    by_price = catalogue_products(company=company, filters=CatalogueFilters(
+        sort="price", page_size=2)).next_cursor
+
+    for cursor in (by_price, "bm90IGEgY3Vyc29y", "%%%", "WyJtb2RlbCIsIDEsIDIsIDMsIDQsIDVd"):
+        assert skus(company, page_size=2, page=2, after=cursor) == ["SKU-2", "SKU-3"]
+
+
 def test_rows_show_available_units_and_leave_out_what_is_not_for_sale(company):
     reserved = product("RESERVED", quantity=10)
     SupplierOffer.objects.filter(product=reserved).update(reserved_quantity=4)
@@ -114,12 +143,36 @@ def test_rows_carry_the_clients_own_prices(gold_client, stock):
 
 def test_sorting_by_price_follows_the_clients_own_prices(gold_client, stock):
     by_price = skus(gold_client, sort="price")
+    first = catalogue_products(company=gold_client,
+                               filters=CatalogueFilters(sort="price", page_size=3))
+    rest = skus(gold_client, sort="price", page_size=3, page=2, after=first.next_cursor)
+    assert [row.product.sku for row in first.rows] + rest == by_price
     prices = client_prices(company=gold_client, products=products_for_sale())
     sku_prices = {p.sku: prices[p.pk] for p in products_for_sale()}
 
     assert by_price == ["IP14-BLU", "S23-GRN", "IP13-RED", "IP13-BLK"]
     assert [sku_prices[sku] for sku in by_price] == sorted(sku_prices[sku] for sku in by_price)
     assert skus(gold_client, sort="-price") == list(reversed(by_price))
+
+
+@pytest.mark.parametrize("sort", ["price", "-price"])
+def test_a_client_rule_on_every_product_sorts_by_its_prices(company, stock, sort):
+    # Cost + 40 %, except a fixed price on Samsung: the order differs from sell_price's.
+    PricingRule.objects.create(name="Acme on everything", company=company,
+                               markup_percent=Decimal("40"))
+    PricingRule.objects.create(name="Acme Samsung", company=company, manufacturer="Samsung",
+                               fixed_price=Decimal("999.00"))
+    prices = client_prices(company=company, products=products_for_sale())
+    sku_prices = {p.sku: prices[p.pk] for p in products_for_sale()}
+
+    by_price = skus(company, sort=sort)
+    first = catalogue_products(company=company, filters=CatalogueFilters(sort=sort,
+                                                                          page_size=2))
+
+    assert by_price == sorted(sku_prices, key=sku_prices.get, reverse=sort == "-price")
+    assert by_price[0 if sort == "-price" else -1] == "S23-GRN"
+    assert [row.product.sku for row in first.rows] + skus(
+        company, sort=sort, page_size=2, page=2, after=first.next_cursor) == by_price
 
 
 def test_facets_list_the_values_on_sale(company, stock):

@@ -65,7 +65,7 @@ def test_pages_link_to_each_other(api, stock):
     second = api.get(first["next"]).json()
 
     assert [row["sku"] for row in first["results"]] == ["IP13-BLK", "IP13-RED"]
-    assert first["previous"] is None and "page=2" in first["next"]
+    assert first["previous"] is None and "page=2" in first["next"] and "after=" in first["next"]
     assert [row["sku"] for row in second["results"]] == ["S23-GRN"]
     assert second["next"] is None and "page=" not in second["previous"]
 

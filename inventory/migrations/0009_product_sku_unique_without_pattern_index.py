@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0007_catalogue_order_index'),
+        ('inventory', '0008_catalogue_covering_index_and_search'),
     ]
 
     operations = [

@@ -101,7 +101,7 @@ def test_the_benchmark_compares_the_sync_with_a_bare_load_on_postgresql():
     text = bench()
     assert "bare load s" in text and "every one conflicting" in text
     assert "real-table load s" in text and "ratio to it" in text
-    assert "temp-table load s" in text and "shaped like the offer table" in text
+    assert "offer-shaped load s" in text and "temporary table" in text
     assert SupplierOffer.objects.count() == 250
 
 

@@ -1,5 +1,8 @@
 """Enqueueing Celery tasks from services, after the transaction that made them necessary."""
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache as once
 
 import redis
@@ -43,6 +46,28 @@ def clear_wake_flag(flag: str) -> None:
         _redis().delete(_redis_key(flag))
     else:
         cache.delete(flag)
+
+
+_drain_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_drain_slots_lock = threading.Lock()
+
+
+@contextmanager
+def drain_slot(name: str, *, slots: int) -> Iterator[bool]:
+    """Take one of this process's `slots` places for drains called `name`; yields False if
+    none is free.
+
+    For CPU-bound drains in a worker's thread pool: more of them at once than the process
+    can run only take turns at the interpreter lock, and slow each other down.
+    """
+    with _drain_slots_lock:
+        semaphore = _drain_slots.setdefault((name, slots), threading.BoundedSemaphore(slots))
+    taken = semaphore.acquire(blocking=False)
+    try:
+        yield taken
+    finally:
+        if taken:
+            semaphore.release()
 
 
 def _set_flag(flag: str, seconds: float) -> bool:

@@ -334,6 +334,8 @@ WEBHOOK_DRAIN_WAKE_SECONDS = env.float("WEBHOOK_DRAIN_WAKE_SECONDS", default=2.0
 # A drain stops taking batches after this long (another takes over): well inside the task
 # time limits and the claim.
 WEBHOOK_DRAIN_SECONDS = env.float("WEBHOOK_DRAIN_SECONDS", default=30.0)
+# Drains are CPU-bound: more at once in one worker process only contend for its GIL.
+WEBHOOK_DRAINS_PER_WORKER = env.int("WEBHOOK_DRAINS_PER_WORKER", default=2)
 # Open orders with no news from the supplier for this long are read from its API.
 RECONCILE_AFTER_SECONDS = env.float("RECONCILE_AFTER_SECONDS", default=900.0)
 

@@ -20,7 +20,9 @@ from inventory import services as inventory_services
 from notifications import services as notifications
 from orders import services as order_services
 from phoneexport.db import insert_unless_conflict
-from phoneexport.queueing import clear_wake_flag, enqueue_on_commit, wake, wake_on_commit
+from phoneexport.queueing import (
+    clear_wake_flag, drain_slot, enqueue_on_commit, wake, wake_on_commit,
+)
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
 from suppliers.adapters.base import (
@@ -39,6 +41,7 @@ RETRYABLE_OUTCOMES = (Outcome.PENDING, Outcome.UNKNOWN_ORDER, Outcome.FAILED)
 SWEEP_BATCH = 500
 # Set while a drain task is queued: a burst of webhooks publishes one task, not one each.
 DRAIN_QUEUED_FLAG = "suppliers:webhook-drain-queued"
+DRAIN_SLOTS = "suppliers:webhook-drains"
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,8 @@ def process_due_webhook_events(*, limit: int | None = None) -> int:
     for WEBHOOK_DRAIN_SECONDS); returns how many were claimed.
 
     What one event does is what `process_webhook_event` does. Each full batch first wakes
-    another drain, so that worker threads share a backlog, and a drain keeps its thread
-    while there is one: events come before the emails they cause. An event whose processing
+    another drain, so that drains share a backlog, up to WEBHOOK_DRAINS_PER_WORKER in each
+    worker process; one woken beyond that returns at once, its events left to those at work. An event whose processing
     fails stays claimed until the claim expires; then the sweeper finds it due again.
     """
     limit = limit or settings.WEBHOOK_DRAIN_BATCH
@@ -139,19 +142,30 @@ def process_due_webhook_events(*, limit: int | None = None) -> int:
     # Before reading: an event stored from now on wakes a drain of its own.
     clear_wake_flag(DRAIN_QUEUED_FLAG)
     processed = 0
-    while True:
-        events = _claim_due_events(limit=limit)
-        if len(events) == limit:
-            wake(supplier_tasks.process_due_webhook_events, flag=DRAIN_QUEUED_FLAG,
-                 seconds=settings.WEBHOOK_DRAIN_WAKE_SECONDS)
-        for event in events:
-            try:
-                _process(event)
-            except Exception:
-                logger.exception("webhook_processing_failed", webhook_id=event.webhook_id)
-        processed += len(events)
-        if len(events) < limit or time.monotonic() > deadline:
-            return processed
+    with drain_slot(DRAIN_SLOTS, slots=settings.WEBHOOK_DRAINS_PER_WORKER) as has_slot:
+        while has_slot:
+            events = _claim_due_events(limit=limit)
+            if len(events) == limit:
+                wake(supplier_tasks.process_due_webhook_events, flag=DRAIN_QUEUED_FLAG,
+                     seconds=settings.WEBHOOK_DRAIN_WAKE_SECONDS)
+            for event in events:
+                try:
+                    _process(event)
+                except Exception:
+                    logger.exception("webhook_processing_failed", webhook_id=event.webhook_id)
+            processed += len(events)
+            if len(events) < limit or time.monotonic() > deadline:
+                break
+    # A drain turned away while this one held its place left its events to this one.
+    if has_slot and _due_events().exists():
+        wake(supplier_tasks.process_due_webhook_events, flag=DRAIN_QUEUED_FLAG,
+             seconds=settings.WEBHOOK_DRAIN_WAKE_SECONDS)
+    return processed
+
+
+def _due_events():
+    return WebhookEvent.objects.filter(outcome__in=RETRYABLE_OUTCOMES,
+                                       next_attempt_at__lte=timezone.now())
 
 
 def _claim_expiry():
@@ -161,9 +175,7 @@ def _claim_expiry():
 def _claim_due_events(*, limit: int) -> list[WebhookEvent]:
     """Claim up to `limit` due events that no other drain holds, oldest first."""
     with transaction.atomic():
-        event_ids = list(WebhookEvent.objects.filter(
-            outcome__in=RETRYABLE_OUTCOMES, next_attempt_at__lte=timezone.now(),
-        ).order_by("next_attempt_at").select_for_update(skip_locked=True)
+        event_ids = list(_due_events().order_by("next_attempt_at").select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:limit])
         WebhookEvent.objects.filter(pk__in=event_ids).update(next_attempt_at=_claim_expiry())
     return list(WebhookEvent.objects.select_related("supplier").filter(pk__in=event_ids)
@@ -262,8 +274,7 @@ def reprocess(*, event: WebhookEvent) -> None:
 def sweep_webhook_events() -> int:
     """Enqueue drains for the stored events due for processing: covers a lost message, a
     broker that lost its queue and a dead worker. Returns how many events are due."""
-    due = WebhookEvent.objects.filter(
-        outcome__in=RETRYABLE_OUTCOMES, next_attempt_at__lte=timezone.now()).count()
+    due = _due_events().count()
     # Not through the flag: after a broker restart, it may say a drain is queued when none is.
     for _batch in range(0, due, settings.WEBHOOK_DRAIN_BATCH):
         supplier_tasks.process_due_webhook_events.delay()

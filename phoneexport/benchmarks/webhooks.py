@@ -67,7 +67,8 @@ def run() -> None:
          f"{CONNECTIONS} keep-alive connections",
          f"gunicorn {' '.join(GUNICORN)}; workers: {WORKER_PROCESSES} processes, each "
          f"--pool threads --concurrency "
-         f"{WORKER_CONCURRENCY}, prefetch multiplier {settings.CELERY_WORKER_PREFETCH_MULTIPLIER}",
+         f"{WORKER_CONCURRENCY}, prefetch multiplier {settings.CELERY_WORKER_PREFETCH_MULTIPLIER}, "
+         f"at most {settings.WEBHOOK_DRAINS_PER_WORKER} webhook drains each",
          f"machine: {os.cpu_count()} cores, PostgreSQL and Redis on it"])
 
 

@@ -16,7 +16,10 @@ from orders.services import LineRequest
 from orders.states import OrderStatus
 from suppliers import services as supplier_services
 from suppliers.models import SupplierOrder, WebhookEvent
-from suppliers.webhooks import process_webhook_event, sweep_webhook_events
+from phoneexport.queueing import drain_slot
+from suppliers.webhooks import (
+    DRAIN_SLOTS, process_due_webhook_events, process_webhook_event, sweep_webhook_events,
+)
 from tests.factories import DEMO_SHIP_TO, ProductFactory, UserFactory
 
 URL = "/webhooks/suppliers/wesellcellular/"
@@ -257,6 +260,40 @@ def test_an_event_for_an_unknown_order_is_retried_later_not_lost(client):
     process_webhook_event(event_id=event.pk)
     event.refresh_from_db()
     assert event.outcome == WebhookEvent.Outcome.APPLIED
+
+
+def test_a_drain_applies_each_orders_events_of_a_batch_in_version_order(client):
+    orders = [make_order(), make_order()]
+    for order in orders:
+        for webhook_id, body in reversed(lifecycle_events(order)):
+            assert deliver(client, body, **signed_headers(body, webhook_id=webhook_id)
+                           ).status_code == 200
+    assert process_due_webhook_events() == 2 * len(LIFECYCLE)  # one batch
+    # Newest received first, yet each applied in turn: none was stale, every status is on
+    # the timeline.
+    assert set(WebhookEvent.objects.values_list("outcome", flat=True)) == {
+        WebhookEvent.Outcome.APPLIED}
+    for order in orders:
+        assert order_state(order)["status"] == OrderStatus.DELIVERED
+        assert list(order.events.filter(kind=OrderEvent.Kind.STATUS_CHANGE).values_list(
+            "to_status", flat=True)) == [OrderStatus.PLACED, *(
+                FINAL_STATUS[status] for _type, status, _version in LIFECYCLE)]
+    assert process_due_webhook_events() == 0
+
+
+def test_a_drain_beyond_the_workers_share_leaves_the_events_to_those_at_work(client, order,
+                                                                           settings):
+    settings.WEBHOOK_DRAINS_PER_WORKER = 1
+    body = event_body("order.accepted", {"order": order_snapshot(order, status="accepted",
+                                                                 version=2)})
+    deliver(client, body, **signed_headers(body))
+    with drain_slot(DRAIN_SLOTS, slots=1) as has_slot:
+        assert has_slot
+        assert process_due_webhook_events() == 0
+    assert WebhookEvent.objects.get().outcome == WebhookEvent.Outcome.PENDING
+    assert sweep_webhook_events() == 1
+    assert process_due_webhook_events() == 1
+    assert order_state(order)["status"] == OrderStatus.CONFIRMED
 
 
 def test_shuffled_and_duplicated_events_end_like_the_ordered_stream(client):

@@ -3,7 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import ClientCompany
 from inventory.models import Carrier, Grade, Product, Warehouse
-from inventory.selectors import CatalogueFacets, CatalogueFilters, CatalogueSort
+from inventory.selectors import (
+    MAX_CATALOGUE_PAGE, CatalogueFacets, CatalogueFilters, CatalogueSort,
+)
 
 
 class PricePreviewForm(forms.Form):
@@ -49,7 +51,7 @@ class CatalogueFilterForm(forms.Form):
         (CatalogueSort.PRICE, _("Price, lowest first")),
         (CatalogueSort.PRICE_DESCENDING, _("Price, highest first")),
     ])
-    page = forms.IntegerField(min_value=1, max_value=100_000, required=False,
+    page = forms.IntegerField(min_value=1, max_value=MAX_CATALOGUE_PAGE, required=False,
                               widget=forms.HiddenInput)
     # Where the page starts: a previous page's next_cursor (the page links carry it).
     after = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)

@@ -31,6 +31,8 @@ from suppliers.models import Supplier
 PRICE_LIST_CHUNK = 2000
 CATALOGUE_PAGE_SIZE = 50
 MAX_CATALOGUE_PAGE_SIZE = 200
+# Beyond any catalogue's last page; a larger number would overflow the database's OFFSET.
+MAX_CATALOGUE_PAGE = 100_000
 # The filter dropdowns read every product on sale: shared by all clients, refreshed this often.
 CATALOGUE_FACETS_SECONDS = 300
 # The version suffix changes with the cached format, so that a deploy never reads the old one.

@@ -36,7 +36,7 @@ from notifications.models import AlertKind, Event, Notification, NotificationPre
 from orders.models import Order, Shipment
 from orders.states import OrderStatus
 from phoneexport.db import insert_new, insert_unless_conflict
-from phoneexport.queueing import clear_wake_flag, wake, wake_on_commit
+from phoneexport.queueing import clear_wake_flag, drain_slot, wake, wake_on_commit
 from suppliers.selectors import supplier_work_waiting
 
 logger = structlog.get_logger(__name__)
@@ -46,6 +46,7 @@ SWEEP_BATCH = 500
 SEND_BATCH = 20  # per claim: small enough that one slow SMTP server holds up few messages
 # Set while a send drain is queued: a burst of events publishes one task, not one each.
 SEND_QUEUED_FLAG = "notifications:send-drain-queued"
+SEND_SLOTS = "notifications:send-drains"
 
 # The event each order status announces. `submitted` means the supplier accepted our order;
 # `processing` is the supplier's internal step and tells the client nothing new.
@@ -271,28 +272,36 @@ def send_due_notifications() -> int:
     While workers are behind with supplier work (webhook events and orders to forward),
     messages give way: the drain stops and looks again after NOTIFICATION_YIELD_SECONDS,
     unless the oldest message has waited NOTIFICATION_MAX_YIELD_SECONDS already. A full batch
-    first wakes another drain, so that worker threads share a backlog of messages.
+    first wakes another drain, so that drains share a backlog of messages, up to
+    NOTIFICATION_DRAINS_PER_WORKER in each worker process: rendering is CPU work, and the
+    worker's other threads forward orders.
     """
     deadline = time.monotonic() + settings.NOTIFICATION_DRAIN_SECONDS
     # Before reading: a message recorded from now on wakes a drain of its own.
     clear_wake_flag(SEND_QUEUED_FLAG)
     sent = 0
-    while True:
-        if _gives_way():
-            wake(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
-                 seconds=settings.NOTIFICATION_YIELD_SECONDS,
-                 countdown=settings.NOTIFICATION_YIELD_SECONDS)
-            return sent
-        claims = _claim_due(limit=SEND_BATCH)
-        if len(claims) == SEND_BATCH:
-            wake(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
-                 seconds=settings.NOTIFICATION_WAKE_SECONDS)
-        renderings = Renderings()
-        for claim in claims:
-            _send(claim, renderings)
-        sent += len(claims)
-        if len(claims) < SEND_BATCH or time.monotonic() > deadline:
-            return sent
+    with drain_slot(SEND_SLOTS, slots=settings.NOTIFICATION_DRAINS_PER_WORKER) as has_slot:
+        while has_slot:
+            if _gives_way():
+                wake(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
+                     seconds=settings.NOTIFICATION_YIELD_SECONDS,
+                     countdown=settings.NOTIFICATION_YIELD_SECONDS)
+                return sent
+            claims = _claim_due(limit=SEND_BATCH)
+            if len(claims) == SEND_BATCH:
+                wake(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
+                     seconds=settings.NOTIFICATION_WAKE_SECONDS)
+            renderings = Renderings()
+            for claim in claims:
+                _send(claim, renderings)
+            sent += len(claims)
+            if len(claims) < SEND_BATCH or time.monotonic() > deadline:
+                break
+    # A drain turned away while this one held its place left its messages to this one.
+    if has_slot and selectors.due_notification_ids(limit=1):
+        wake(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
+             seconds=settings.NOTIFICATION_WAKE_SECONDS)
+    return sent
 
 
 def _gives_way() -> bool:

@@ -82,8 +82,10 @@ def orders_for_client(*, company: ClientCompany, status: str | None = None,
     if with_live_versions:
         orders = orders.annotate(
             supplier_version=F("supplier_order__supplier_version"),
-            last_event=Subquery(OrderEvent.objects.filter(order=OuterRef("pk"))
-                                .order_by("-id").values("id")[:1]))
+            # MAX over the order's own events (its index): with ORDER BY id DESC LIMIT 1
+            # the planner may walk the whole table's primary key backwards instead.
+            last_event=Subquery(OrderEvent.objects.filter(order=OuterRef("pk")).order_by()
+                                .values("order").annotate(last=Max("id")).values("last")))
     page = list(orders.order_by("-created_at", "-pk").only(
         "public_id", "number", "status", "status_reason", "po_reference", "currency", "total",
         "created_at", "updated_at")[:limit + 1])

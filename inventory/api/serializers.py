@@ -3,7 +3,8 @@ from rest_framework import serializers
 
 from inventory.models import Carrier, Grade, Warehouse
 from inventory.selectors import (
-    CATALOGUE_PAGE_SIZE, MAX_CATALOGUE_PAGE_SIZE, CatalogueFilters, CatalogueSort,
+    CATALOGUE_PAGE_SIZE, MAX_CATALOGUE_PAGE, MAX_CATALOGUE_PAGE_SIZE, CatalogueFilters,
+    CatalogueSort,
 )
 
 
@@ -30,7 +31,8 @@ class ProductFilterSerializer(serializers.Serializer):
     ordering = serializers.ChoiceField(choices=CatalogueSort.ALL, required=False,
                                        default=CatalogueSort.MODEL,
                                        help_text=_("model, price or -price."))
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_CATALOGUE_PAGE,
+                                    default=1)
     page_size = serializers.IntegerField(required=False, min_value=1,
                                          max_value=MAX_CATALOGUE_PAGE_SIZE,
                                          default=CATALOGUE_PAGE_SIZE)

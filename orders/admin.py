@@ -225,7 +225,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("margin"), ordering="desk_margin")
     def margin(self, order):
-        return order.desk_margin
+        return desk.margin_of(order)
 
     @admin.display(description=_("margin %"), ordering="desk_margin_percent")
     def margin_percent(self, order):

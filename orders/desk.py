@@ -7,6 +7,7 @@ the lines ship from), so a page of orders costs the same whatever its length.
 import csv
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db.models import (
     Case, Count, DecimalField, ExpressionWrapper, F, IntegerField, OuterRef, QuerySet, Subquery,
@@ -59,6 +60,11 @@ def waiting_on_supplier_too_long(queryset: QuerySet[Order], *,
                            status_changed_at__lt=(now or timezone.now()) - SUPPLIER_WAIT_LIMIT)
 
 
+def margin_of(order: Order) -> Decimal:
+    """The order's margin (`desk_margin`) in cents: SQLite returns computed decimals unscaled."""
+    return order.desk_margin.quantize(Decimal("0.01"))
+
+
 def warehouse_label(order: Order) -> str:
     """The warehouse an order ships from, or the first of several with how many more."""
     if not order.desk_warehouse:
@@ -96,7 +102,7 @@ def csv_rows(orders: QuerySet[Order]) -> Iterable[list]:
             order.currency,
             order.total,
             order.cost_total,
-            order.desk_margin,
+            margin_of(order),
             "" if order.desk_margin_percent is None else round(order.desk_margin_percent, 1),
             _safe_text(order.po_reference),
             order.created_at.isoformat(),

@@ -297,7 +297,8 @@ def record_order_event_deliveries(*, order: Order, event: str, shipment: Shipmen
     created = insert_new([ClientWebhookDelivery(
         endpoint_id=endpoint_id, order=order, event_type=EVENT_TYPES[event],
         webhook_id=new_webhook_id(), dedup_key=key, payload=payload, next_attempt_at=now)
-        for endpoint_id, key in keys.items() if key not in recorded], unique_field="dedup_key")
+        for endpoint_id, key in keys.items() if key not in recorded],
+        unique_fields=("dedup_key",))
     _deliver_after_commit([delivery.pk for delivery in created])
     logger.info("client_webhooks_recorded", order_number=order.number, order_event=str(event),
                 recorded=len(created), already_recorded=len(recorded))

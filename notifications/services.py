@@ -136,7 +136,8 @@ def notify_order_event(*, order: Order, event: str, shipment: Shipment | None = 
         context={"status": order.status, "reason": reason,
                  "shipment": shipment and shipment.supplier_shipment_id,
                  "shipment_pk": shipment and shipment.pk, "for_staff": recipient.for_staff},
-        next_attempt_at=now) for recipient, key in keys.items()], unique_field="dedup_key")
+        next_attempt_at=now) for recipient, key in keys.items()],
+        unique_fields=("dedup_key",))
     _send_after_commit([notification.pk for notification in created])
     logger.info("order_event_notified", order_number=order.number, order_event=str(event),
                 recorded=len(created), already_recorded=len(keys) - len(created))

@@ -134,8 +134,9 @@ def process_due_webhook_events(*, limit: int | None = None) -> int:
 
     What one event does is what `process_webhook_event` does. Each full batch first wakes
     another drain, so that drains share a backlog, up to WEBHOOK_DRAINS_PER_WORKER in each
-    worker process; one woken beyond that returns at once, its events left to those at work. An event whose processing
-    fails stays claimed until the claim expires; then the sweeper finds it due again.
+    worker process; one woken beyond that returns at once, its events left to those at work.
+    An event whose processing fails stays claimed until the claim expires; then the sweeper
+    finds it due again.
     """
     limit = limit or settings.WEBHOOK_DRAIN_BATCH
     deadline = time.monotonic() + settings.WEBHOOK_DRAIN_SECONDS
@@ -175,8 +176,9 @@ def _claim_expiry():
 def _claim_due_events(*, limit: int) -> list[WebhookEvent]:
     """Claim up to `limit` due events that no other drain holds, oldest first."""
     with transaction.atomic():
-        event_ids = list(_due_events().order_by("next_attempt_at").select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit])
+        event_ids = list(_due_events().order_by("next_attempt_at")
+                         .select_for_update(skip_locked=True)
+                         .values_list("pk", flat=True)[:limit])
         WebhookEvent.objects.filter(pk__in=event_ids).update(next_attempt_at=_claim_expiry())
     return list(WebhookEvent.objects.select_related("supplier").filter(pk__in=event_ids)
                 .order_by("order_version", "pk"))
@@ -232,8 +234,9 @@ def _lock_matching_supplier_order(*, supplier: Supplier, info) -> SupplierOrder 
 
 
 def _apply_inventory_event(*, event: WebhookEvent, parsed: SupplierEvent) -> str:
-    run = inventory_services.apply_inventory_items(supplier=event.supplier, items=parsed.inventory_items,
-                                rejected=parsed.rejected_items)
+    run = inventory_services.apply_inventory_items(supplier=event.supplier,
+                                                   items=parsed.inventory_items,
+                                                   rejected=parsed.rejected_items)
     return _finish(event, outcome=Outcome.APPLIED, error=run.error_summary())
 
 

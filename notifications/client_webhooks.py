@@ -31,7 +31,7 @@ import structlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -525,7 +525,7 @@ def alert_endpoint_owners(*, endpoint: ClientWebhookEndpoint) -> list[Notificati
         owners.setdefault(creator.pk, creator)
     disabled_at = endpoint.disabled_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     page = settings.SITE_URL + reverse("notifications:webhook_endpoint", args=[endpoint.pk])
-    created = []
+    alerts = []
     for owner in owners.values():
         with translation.override(owner.language):
             subject = _("Your webhook endpoint %(url)s was disabled") % {"url": endpoint.url}
@@ -539,19 +539,14 @@ def alert_endpoint_owners(*, endpoint: ClientWebhookEndpoint) -> list[Notificati
                 message=message)
         key = _fit_key(f"client-alert:{ENDPOINT_DISABLED_EVENT}:{endpoint.pk}:{disabled_at}:"
                        f"{owner.email.lower()}")
-        try:
-            with transaction.atomic():
-                created.append(Notification.objects.create(
-                    dedup_key=key, kind=Notification.Kind.CLIENT_ALERT,
-                    event=ENDPOINT_DISABLED_EVENT, recipient_email=owner.email,
-                    recipient_user=owner, language=owner.language, subject=rendered.subject,
-                    body_text=rendered.text, body_html=rendered.html,
-                    context={"endpoint_id": endpoint.pk}, next_attempt_at=timezone.now()))
-        except IntegrityError:
-            continue
+        alerts.append(Notification(
+            dedup_key=key, kind=Notification.Kind.CLIENT_ALERT, event=ENDPOINT_DISABLED_EVENT,
+            recipient_email=owner.email, recipient_user=owner, language=owner.language,
+            subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
+            context={"endpoint_id": endpoint.pk}, next_attempt_at=timezone.now()))
+    created = insert_new(alerts, unique_fields=("dedup_key",))
     if created:
-        enqueue_on_commit(notification_tasks.send_notifications,
-                          [notification.pk for notification in created])
+        notification_tasks.send_after_commit()
     return created
 
 

@@ -36,7 +36,7 @@ from notifications.models import AlertKind, Event, Notification, NotificationPre
 from orders.models import Order, Shipment
 from orders.states import OrderStatus
 from phoneexport.db import insert_new, insert_unless_conflict
-from phoneexport.queueing import clear_wake_flag, drain_slot, wake, wake_on_commit
+from phoneexport.queueing import clear_wake_flag, drain_slot, wake
 from suppliers.selectors import supplier_work_waiting
 
 logger = structlog.get_logger(__name__)
@@ -44,8 +44,6 @@ logger = structlog.get_logger(__name__)
 Status = Notification.Status
 SWEEP_BATCH = 500
 SEND_BATCH = 20  # per claim: small enough that one slow SMTP server holds up few messages
-# Set while a send drain is queued: a burst of events publishes one task, not one each.
-SEND_QUEUED_FLAG = "notifications:send-drain-queued"
 SEND_SLOTS = "notifications:send-drains"
 
 # The event each order status announces. `submitted` means the supplier accepted our order;
@@ -101,10 +99,8 @@ def _record(**fields) -> Notification | None:
 
 
 def _send_after_commit(notification_ids: list[int]) -> None:
-    # Rows are pending and due: a drain sends them, or, if its message is lost, the sweeper.
     if notification_ids:
-        wake_on_commit(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
-                       seconds=settings.NOTIFICATION_WAKE_SECONDS)
+        notification_tasks.send_after_commit()
 
 
 def _preferences_url() -> str:
@@ -279,18 +275,18 @@ def send_due_notifications() -> int:
     """
     deadline = time.monotonic() + settings.NOTIFICATION_DRAIN_SECONDS
     # Before reading: a message recorded from now on wakes a drain of its own.
-    clear_wake_flag(SEND_QUEUED_FLAG)
+    clear_wake_flag(notification_tasks.SEND_QUEUED_FLAG)
     sent = 0
     with drain_slot(SEND_SLOTS, slots=settings.NOTIFICATION_DRAINS_PER_WORKER) as has_slot:
         while has_slot:
             if _gives_way():
-                wake(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
+                wake(notification_tasks.send_due_notifications, flag=notification_tasks.SEND_QUEUED_FLAG,
                      seconds=settings.NOTIFICATION_YIELD_SECONDS,
                      countdown=settings.NOTIFICATION_YIELD_SECONDS)
                 return sent
             claims = _claim_due(limit=SEND_BATCH)
             if len(claims) == SEND_BATCH:
-                wake(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
+                wake(notification_tasks.send_due_notifications, flag=notification_tasks.SEND_QUEUED_FLAG,
                      seconds=settings.NOTIFICATION_WAKE_SECONDS)
             renderings = Renderings()
             for claim in claims:
@@ -300,7 +296,7 @@ def send_due_notifications() -> int:
                 break
     # A drain turned away while this one held its place left its messages to this one.
     if has_slot and selectors.due_notification_ids(limit=1):
-        wake(notification_tasks.send_due_notifications, flag=SEND_QUEUED_FLAG,
+        wake(notification_tasks.send_due_notifications, flag=notification_tasks.SEND_QUEUED_FLAG,
              seconds=settings.NOTIFICATION_WAKE_SECONDS)
     return sent
 

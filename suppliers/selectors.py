@@ -4,7 +4,6 @@ import time
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
-
 from django.utils import timezone
 
 from suppliers.models import Supplier, SupplierOrder, WebhookEvent
@@ -21,16 +20,24 @@ REJECTED_WEBHOOKS = (Q(outcome__in=[Outcome.INVALID, Outcome.UNKNOWN_TYPE])
                          next_attempt_at__isnull=True))
 
 
+# Outcomes that processing will try again (the `webhookevent_waiting` index's condition).
+RETRYABLE_OUTCOMES = (Outcome.PENDING, Outcome.UNKNOWN_ORDER, Outcome.FAILED)
+
+
+def due_webhook_events() -> QuerySet[WebhookEvent]:
+    """Stored events due for processing and not claimed by a drain."""
+    return WebhookEvent.objects.filter(outcome__in=RETRYABLE_OUTCOMES,
+                                       next_attempt_at__lte=timezone.now())
+
+
 def supplier_work_waiting(*, at_least: int) -> bool:
     """Whether at least `at_least` webhook events and orders to forward are due and not yet
     taken by a worker: the workers are behind."""
-    now = timezone.now()
-    waiting = WebhookEvent.objects.filter(
-        outcome__in=[Outcome.PENDING, Outcome.UNKNOWN_ORDER, Outcome.FAILED],
-        next_attempt_at__lte=now).order_by()[:at_least].count()
+    waiting = due_webhook_events().order_by()[:at_least].count()
     if waiting < at_least:
         waiting += SupplierOrder.objects.filter(
-            forwarding_state=SupplierOrder.ForwardingState.PENDING, next_attempt_at__lte=now,
+            forwarding_state=SupplierOrder.ForwardingState.PENDING,
+            next_attempt_at__lte=timezone.now(),
         ).order_by()[:at_least - waiting].count()
     return waiting >= at_least
 

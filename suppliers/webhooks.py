@@ -29,6 +29,7 @@ from suppliers.adapters.base import (
     EventKind, InvalidWebhookError, SupplierEvent, WebhookVerificationError,
 )
 from suppliers.models import Supplier, SupplierOrder, WebhookEvent
+from suppliers.selectors import due_webhook_events
 
 logger = structlog.get_logger(__name__)
 
@@ -36,8 +37,6 @@ Outcome = WebhookEvent.Outcome
 # Only these headers are kept with the raw body: what proves, identifies and routes an event.
 KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type",
                 "user-agent", "x-phonex-source-tenant", "x-request-id")
-# Outcomes that processing will try again.
-RETRYABLE_OUTCOMES = (Outcome.PENDING, Outcome.UNKNOWN_ORDER, Outcome.FAILED)
 SWEEP_BATCH = 500
 # Set while a drain task is queued: a burst of webhooks publishes one task, not one each.
 DRAIN_QUEUED_FLAG = "suppliers:webhook-drain-queued"
@@ -120,9 +119,8 @@ def _wake_drain() -> None:
 
 def process_webhook_event(*, event_id: int) -> str:
     """Apply one stored event; safe to call any number of times. Returns the outcome."""
-    claimed = WebhookEvent.objects.filter(
-        pk=event_id, outcome__in=RETRYABLE_OUTCOMES, next_attempt_at__lte=timezone.now(),
-    ).update(next_attempt_at=_claim_expiry())
+    claimed = due_webhook_events().filter(pk=event_id).update(
+        next_attempt_at=_claim_expiry())
     if not claimed:
         return WebhookEvent.objects.get(pk=event_id).outcome
     return _process(WebhookEvent.objects.select_related("supplier").get(pk=event_id))
@@ -158,15 +156,10 @@ def process_due_webhook_events(*, limit: int | None = None) -> int:
             if len(events) < limit or time.monotonic() > deadline:
                 break
     # A drain turned away while this one held its place left its events to this one.
-    if has_slot and _due_events().exists():
+    if has_slot and due_webhook_events().exists():
         wake(supplier_tasks.process_due_webhook_events, flag=DRAIN_QUEUED_FLAG,
              seconds=settings.WEBHOOK_DRAIN_WAKE_SECONDS)
     return processed
-
-
-def _due_events():
-    return WebhookEvent.objects.filter(outcome__in=RETRYABLE_OUTCOMES,
-                                       next_attempt_at__lte=timezone.now())
 
 
 def _claim_expiry():
@@ -176,7 +169,7 @@ def _claim_expiry():
 def _claim_due_events(*, limit: int) -> list[WebhookEvent]:
     """Claim up to `limit` due events that no other drain holds, oldest first."""
     with transaction.atomic():
-        event_ids = list(_due_events().order_by("next_attempt_at")
+        event_ids = list(due_webhook_events().order_by("next_attempt_at")
                          .select_for_update(skip_locked=True)
                          .values_list("pk", flat=True)[:limit])
         WebhookEvent.objects.filter(pk__in=event_ids).update(next_attempt_at=_claim_expiry())
@@ -277,7 +270,7 @@ def reprocess(*, event: WebhookEvent) -> None:
 def sweep_webhook_events() -> int:
     """Enqueue drains for the stored events due for processing: covers a lost message, a
     broker that lost its queue and a dead worker. Returns how many events are due."""
-    due = _due_events().count()
+    due = due_webhook_events().count()
     # Not through the flag: after a broker restart, it may say a drain is queued when none is.
     for _batch in range(0, due, settings.WEBHOOK_DRAIN_BATCH):
         supplier_tasks.process_due_webhook_events.delay()

@@ -52,6 +52,7 @@ from notifications.models import (
 )
 from orders.models import Order, Shipment
 from phoneexport.db import insert_new
+from phoneexport.memo import memoized
 from phoneexport.queueing import enqueue_on_commit
 
 logger = structlog.get_logger(__name__)
@@ -273,8 +274,10 @@ def record_order_event_deliveries(*, order: Order, event: str, shipment: Shipmen
     if event not in EVENT_TYPES:
         return []
     # Disabled endpoints too: their deliveries wait, and are sent when it is enabled again.
-    endpoints = [endpoint for endpoint in ClientWebhookEndpoint.objects.filter(
-        company_id=order.company_id) if event in endpoint.events]
+    endpoints = [endpoint for endpoint in memoized(
+        ("client_webhook_endpoints", order.company_id),
+        lambda: list(ClientWebhookEndpoint.objects.filter(company_id=order.company_id)))
+        if event in endpoint.events]
     if not endpoints:
         return []
     if event in SHIPMENT_EVENTS and shipment is None:

@@ -18,6 +18,7 @@ from notifications.models import (
     NotificationPreference,
 )
 from orders.models import Order
+from phoneexport.memo import memoized
 
 # Staff work, not client news: clients hear about the outcome (resumed, rejected, cancelled).
 STAFF_ONLY_EVENTS = frozenset({Event.NEEDS_ATTENTION})
@@ -69,6 +70,11 @@ def order_event_recipients(*, order: Order, event: str) -> list[Recipient]:
     events); the company's other active users who opted in; the client's account manager,
     if one is set and opted in; the staff mailbox, which receives every event.
     """
+    return memoized(("order_event_recipients", order.company_id, order.placed_by_id, event),
+                    lambda: _order_event_recipients(order=order, event=event))
+
+
+def _order_event_recipients(*, order: Order, event: str) -> list[Recipient]:
     company = order.company
     candidates: list[Recipient] = []
     # The order service only takes orders from the company's own users.

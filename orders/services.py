@@ -27,6 +27,7 @@ from orders.models import (
     Order, OrderEvent, OrderLine, Shipment, ShipmentImei, ShipmentLine, format_order_number,
 )
 from orders.states import CANCELLABLE_STATUSES, OrderStatus, can_transition, check_transition
+from phoneexport.db import update_instances
 from phoneexport.queueing import enqueue_on_commit
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
@@ -86,7 +87,8 @@ def change_status(*, order: Order, to_status: S, actor: Actor = SYSTEM, reason: 
     order.status = to_status
     order.status_changed_at = timezone.now()
     order.status_reason = reason
-    order.save(update_fields=["status", "status_changed_at", "status_reason", "updated_at"])
+    update_instances([order], fields=["status", "status_changed_at", "status_reason",
+                                      "updated_at"])
     record_event(order=order, kind=OrderEvent.Kind.STATUS_CHANGE, actor=actor, message=reason,
                  from_status=from_status, to_status=to_status, payload=payload,
                  webhook_event=webhook_event)
@@ -411,7 +413,7 @@ def apply_locked_supplier_update(*, supplier_order: SupplierOrder, info: Supplie
         supplier_order.last_synced_at = timezone.now()
         changed |= {"supplier_status", "supplier_version", "last_synced_at"}
     if changed:
-        supplier_order.save(update_fields=[*sorted(changed), "updated_at"])
+        update_instances([supplier_order], fields=[*sorted(changed), "updated_at"])
     if not is_newer:
         return False
     new_shipments = _apply_shipments(order=order, info=info, actor=actor,

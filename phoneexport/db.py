@@ -43,3 +43,38 @@ def insert_new(instances: list[models.Model], *,
 def insert_unless_conflict(instance: models.Model, *, unique_fields: tuple[str, ...]) -> bool:
     """`insert_new` for one instance: True when inserted, False when its values are stored."""
     return bool(insert_new([instance], unique_fields=unique_fields))
+
+
+def update_instances(instances: list[models.Model], *, fields: list[str]) -> None:
+    """Save `fields` of each of `instances` (one model) in one statement.
+
+    For hot paths: what `save(update_fields=...)` and `bulk_update` do (no signals are
+    sent; none are used), without building a CASE expression per field and row in
+    Python (most of its cost for a few dozen rows): on PostgreSQL one
+    `UPDATE ... FROM (VALUES ...)`, on SQLite one statement executed per row.
+    """
+    if not instances:
+        return
+    meta = type(instances[0])._meta
+    quote = connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    # pre_save: an auto_now field named in `fields` takes the time, as in Model.save.
+    rows = [[field.get_db_prep_save(field.pre_save(instance, add=False), connection)
+             for field in columns] for instance in instances]
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
+            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s",
+                               [(*row, instance.pk) for row, instance in zip(rows, instances)])
+            return
+        # Typed placeholders: VALUES would otherwise take a column of NULLs for text.
+        row = ", ".join(f"%s::{field.db_type(connection)}" for field in [meta.pk, *columns])
+        names = ", ".join(quote(field.column) for field in [meta.pk, *columns])
+        assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}"
+                                for field in columns)
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([f'({row})'] * len(rows))})"
+            f" AS v ({names}) WHERE {table}.{pk} = v.{pk}",
+            [value for instance, row_values in zip(instances, rows)
+             for value in (instance.pk, *row_values)])

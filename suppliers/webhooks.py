@@ -19,14 +19,15 @@ from django.utils import timezone
 from inventory import services as inventory_services
 from notifications import services as notifications
 from orders import services as order_services
-from phoneexport.db import insert_unless_conflict
+from phoneexport.db import insert_unless_conflict, update_instances
+from phoneexport.memo import batch_memo
 from phoneexport.queueing import (
     clear_wake_flag, drain_slot, enqueue_on_commit, wake, wake_on_commit,
 )
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
 from suppliers.adapters.base import (
-    EventKind, InvalidWebhookError, SupplierEvent, WebhookVerificationError,
+    EventKind, InvalidWebhookError, SupplierEvent, SupplierOrderInfo, WebhookVerificationError,
 )
 from suppliers.models import Supplier, SupplierOrder, WebhookEvent
 from suppliers.selectors import due_webhook_events
@@ -130,9 +131,10 @@ def process_due_webhook_events(*, limit: int | None = None) -> int:
     """Apply due events in batches, each order's in version order, until none is left (or
     for WEBHOOK_DRAIN_SECONDS); returns how many were claimed.
 
-    What one event does is what `process_webhook_event` does. Each full batch first wakes
-    another drain, so that drains share a backlog, up to WEBHOOK_DRAINS_PER_WORKER in each
-    worker process; one woken beyond that returns at once, its events left to those at work.
+    What one event does is what `process_webhook_event` does; a batch's order events are
+    applied in one transaction (`_apply_order_events`). Each full batch first wakes another
+    drain, so that drains share a backlog, up to WEBHOOK_DRAINS_PER_WORKER in each worker
+    process; one woken beyond that returns at once, its events left to those at work.
     An event whose processing fails stays claimed until the claim expires; then the sweeper
     finds it due again.
     """
@@ -147,11 +149,7 @@ def process_due_webhook_events(*, limit: int | None = None) -> int:
             if len(events) == limit:
                 wake(supplier_tasks.process_due_webhook_events, flag=DRAIN_QUEUED_FLAG,
                      seconds=settings.WEBHOOK_DRAIN_WAKE_SECONDS)
-            for event in events:
-                try:
-                    _process(event)
-                except Exception:
-                    logger.exception("webhook_processing_failed", webhook_id=event.webhook_id)
+            _process_batch(events)
             processed += len(events)
             if len(events) < limit or time.monotonic() > deadline:
                 break
@@ -177,37 +175,170 @@ def _claim_due_events(*, limit: int) -> list[WebhookEvent]:
                 .order_by("order_version", "pk"))
 
 
-def _process(event: WebhookEvent) -> str:
+def _process_batch(events: list[WebhookEvent]) -> None:
+    """Apply claimed events: order updates together, in the order given; any other alone."""
+    order_events = []
+    for event in events:
+        try:
+            parsed = _parse_stored(event)
+            if parsed is None:
+                continue
+            if parsed.kind == EventKind.ORDER_UPDATE:
+                order_events.append((event, parsed))
+            else:
+                _process(event, parsed=parsed)
+        except Exception:
+            logger.exception("webhook_processing_failed", webhook_id=event.webhook_id)
+    if not order_events:
+        return
+    try:
+        _apply_order_events(order_events)
+    except Exception:
+        # The batch as a whole failed (a deadlock on its locks, say) and wrote nothing: each
+        # event gets its own transaction instead, from its stored state.
+        logger.exception("webhook_batch_failed", events=len(order_events))
+        for event in WebhookEvent.objects.select_related("supplier").filter(
+                pk__in=[event.pk for event, _parsed in order_events]).order_by(
+                "order_version", "pk"):
+            try:
+                _process(event)
+            except Exception:
+                logger.exception("webhook_processing_failed", webhook_id=event.webhook_id)
+
+
+def _parse_stored(event: WebhookEvent) -> SupplierEvent | None:
+    """The stored body parsed again; None, and the event finished as invalid, if it fails."""
     adapter = get_adapter(event.supplier.slug, route=event.supplier.effective_route)
     try:
-        parsed = adapter.parse_webhook(body=event.raw_body.encode(), headers=event.headers)
+        return adapter.parse_webhook(body=event.raw_body.encode(), headers=event.headers)
     except InvalidWebhookError as exc:
-        return _finish(event, outcome=Outcome.INVALID, error=str(exc))
+        _finish(event, outcome=Outcome.INVALID, error=str(exc))
+        event.save(update_fields=PROCESSED_FIELDS)
+        return None
+
+
+def _process(event: WebhookEvent, *, parsed: SupplierEvent | None = None) -> str:
+    if parsed is None:
+        parsed = _parse_stored(event)
+        if parsed is None:
+            return event.outcome
     if parsed.kind == EventKind.ORDER_UPDATE:
-        return _apply_order_event(event=event, parsed=parsed)
+        with transaction.atomic():
+            supplier_order = _lock_matching_supplier_order(supplier=event.supplier,
+                                                           info=parsed.order)
+            outcome = _apply_order_event(event=event, info=parsed.order,
+                                         supplier_order=supplier_order)
+            # In the same transaction: an event is marked applied exactly when its change is.
+            event.save(update_fields=PROCESSED_FIELDS)
+        return outcome
     if parsed.kind == EventKind.INVENTORY_UPDATE:
-        return _apply_inventory_event(event=event, parsed=parsed)
-    return _finish(event, outcome=Outcome.UNKNOWN_TYPE)
+        outcome = _apply_inventory_event(event=event, parsed=parsed)
+    else:
+        outcome = _finish(event, outcome=Outcome.UNKNOWN_TYPE)
+    event.save(update_fields=PROCESSED_FIELDS)
+    return outcome
 
 
-def _apply_order_event(*, event: WebhookEvent, parsed: SupplierEvent) -> str:
-    info = parsed.order
-    with transaction.atomic():
-        supplier_order = _lock_matching_supplier_order(supplier=event.supplier, info=info)
-        if supplier_order is None:
-            # The order may not be ours yet (the forwarding answer is on its way): try later.
-            return _retry_later(event, outcome=Outcome.UNKNOWN_ORDER,
-                                error=f"No order {info.supplier_order_id} / {info.reference} "
-                                      "yet.")
-        with structlog.contextvars.bound_contextvars(order_number=supplier_order.order.number):
-            applied = order_services.apply_locked_supplier_update(
-                supplier_order=supplier_order, info=info, webhook_event=event,
-                actor=order_services.Actor(label=f"supplier:{event.supplier.slug}"))
-            logger.info("webhook_applied" if applied else "webhook_stale",
-                        webhook_id=event.webhook_id, version=info.version)
-        event.order_id = supplier_order.order_id
-        # In the same transaction: an event is marked applied exactly when its change is.
-        return _finish(event, outcome=Outcome.APPLIED if applied else Outcome.STALE)
+def _apply_order_events(batch: list[tuple[WebhookEvent, SupplierEvent]]) -> None:
+    """Apply order events in one transaction: their supplier orders and orders locked up
+    front (`_LockedSupplierOrders.lock`), and each event in a savepoint of its own.
+
+    One commit, one lock read and one write of the events' outcomes for the whole batch, and
+    the recipients and endpoints of each company read once (`batch_memo`), instead of once
+    per event. An event that fails is rolled back alone and stays claimed, like a failure in
+    `_process`; its order is read again so that the batch's later events start from what is
+    stored.
+    """
+    with batch_memo(), transaction.atomic():
+        locked = _LockedSupplierOrders.lock(batch)
+        finished = []
+        for event, parsed in batch:
+            supplier_order = locked.find(supplier_id=event.supplier_id, info=parsed.order)
+            try:
+                with transaction.atomic():
+                    _apply_order_event(event=event, info=parsed.order,
+                                       supplier_order=supplier_order)
+            except Exception:
+                logger.exception("webhook_processing_failed", webhook_id=event.webhook_id)
+                if supplier_order is not None:
+                    locked.read_again(supplier_order)
+            else:
+                finished.append(event)
+        update_instances(finished, fields=PROCESSED_FIELDS)
+
+
+class _LockedSupplierOrders:
+    """A batch's supplier orders with their orders, locked, by supplier id and by our number."""
+
+    def __init__(self, supplier_orders: list[SupplierOrder]):
+        self._by_pk: dict[int, SupplierOrder] = {}
+        self._by_supplier_id: dict[tuple[int, str], int] = {}
+        self._by_reference: dict[tuple[int, str], int] = {}
+        for supplier_order in supplier_orders:
+            self._add(supplier_order)
+
+    @classmethod
+    def lock(cls, batch: list[tuple[WebhookEvent, SupplierEvent]]) -> "_LockedSupplierOrders":
+        """Two indexed reads, as `_lock_matching_supplier_order` makes for one event: by the
+        supplier's ids, then by our numbers for the events the first did not match."""
+        locked = cls([])
+        for lookup, key in (("supplier_order_id__in", "supplier_order_id"),
+                            ("order__number__in", "reference")):
+            wanted: dict[int, set[str]] = {}
+            for event, parsed in batch:
+                value = getattr(parsed.order, key)
+                if value and locked.find(supplier_id=event.supplier_id, info=parsed.order) is None:
+                    wanted.setdefault(event.supplier_id, set()).add(value)
+            for supplier_id, values in wanted.items():
+                for supplier_order in _locked_with_orders(SupplierOrder.objects.filter(
+                        supplier_id=supplier_id, **{lookup: sorted(values)}).exclude(
+                        pk__in=list(locked._by_pk))):
+                    locked._add(supplier_order)
+        return locked
+
+    def _add(self, supplier_order: SupplierOrder) -> None:
+        self._by_pk[supplier_order.pk] = supplier_order
+        if supplier_order.supplier_order_id:
+            self._by_supplier_id[supplier_order.supplier_id,
+                                 supplier_order.supplier_order_id] = supplier_order.pk
+        self._by_reference[supplier_order.supplier_id, supplier_order.order.number] = \
+            supplier_order.pk
+
+    def find(self, *, supplier_id: int, info: SupplierOrderInfo) -> SupplierOrder | None:
+        pk = (info.supplier_order_id
+              and self._by_supplier_id.get((supplier_id, info.supplier_order_id))) or (
+            info.reference and self._by_reference.get((supplier_id, info.reference)))
+        return self._by_pk.get(pk) if pk else None
+
+    def read_again(self, supplier_order: SupplierOrder) -> None:
+        """After a rolled-back event: the row as stored (still locked by this transaction)."""
+        self._add(order_services.lock_supplier_order(
+            SupplierOrder.objects.filter(pk=supplier_order.pk)))
+
+
+def _locked_with_orders(supplier_orders) -> list[SupplierOrder]:
+    """The supplier orders and their orders, locked in primary-key order, so that two drains
+    locking overlapping batches wait for each other rather than deadlock."""
+    return list(supplier_orders.select_related("order__company", "supplier")
+                .select_for_update(of=("self", "order")).order_by("pk"))
+
+
+def _apply_order_event(*, event: WebhookEvent, info: SupplierOrderInfo,
+                       supplier_order: SupplierOrder | None) -> str:
+    """Apply one event to its locked supplier order; sets the event's outcome, unsaved."""
+    if supplier_order is None:
+        # The order may not be ours yet (the forwarding answer is on its way): try later.
+        return _retry_later(event, outcome=Outcome.UNKNOWN_ORDER,
+                            error=f"No order {info.supplier_order_id} / {info.reference} "
+                                  "yet.")
+    with structlog.contextvars.bound_contextvars(order_number=supplier_order.order.number):
+        applied = order_services.apply_locked_supplier_update(
+            supplier_order=supplier_order, info=info, webhook_event=event,
+            actor=order_services.Actor(label=f"supplier:{event.supplier.slug}"))
+        logger.info("webhook_applied" if applied else "webhook_stale",
+                    webhook_id=event.webhook_id, version=info.version)
+    event.order_id = supplier_order.order_id
+    return _finish(event, outcome=Outcome.APPLIED if applied else Outcome.STALE)
 
 
 def _lock_matching_supplier_order(*, supplier: Supplier, info) -> SupplierOrder | None:
@@ -233,28 +364,29 @@ def _apply_inventory_event(*, event: WebhookEvent, parsed: SupplierEvent) -> str
     return _finish(event, outcome=Outcome.APPLIED, error=run.error_summary())
 
 
+# What processing sets on an event (`_finish`, `_retry_later`); the caller saves them.
+PROCESSED_FIELDS = ["outcome", "error", "attempts", "processed_at", "next_attempt_at", "order"]
+
+
 def _finish(event: WebhookEvent, *, outcome: str, error: str = "") -> str:
     event.outcome = outcome
     event.error = error
     event.attempts += 1
     event.processed_at = timezone.now()
     event.next_attempt_at = None
-    event.save(update_fields=["outcome", "error", "attempts", "processed_at", "next_attempt_at",
-                              "order"])
     return outcome
 
 
 def _retry_later(event: WebhookEvent, *, outcome: str, error: str) -> str:
-    event.attempts += 1
-    if event.attempts >= settings.WEBHOOK_PROCESSING_MAX_ATTEMPTS:
+    if event.attempts + 1 >= settings.WEBHOOK_PROCESSING_MAX_ATTEMPTS:
         logger.warning("webhook_given_up", webhook_id=event.webhook_id, error=error)
         return _finish(event, outcome=outcome, error=error)
+    event.attempts += 1
     delay = min(settings.WEBHOOK_RETRY_CAP_SECONDS,
                 settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (event.attempts - 1))
     event.outcome = outcome
     event.error = error
     event.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-    event.save(update_fields=["outcome", "error", "attempts", "next_attempt_at"])
     if delay <= settings.RETRY_COUNTDOWN_MAX_SECONDS:
         enqueue_on_commit(supplier_tasks.process_webhook_event, event.pk, countdown=delay)
     return outcome

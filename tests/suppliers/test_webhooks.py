@@ -281,6 +281,52 @@ def test_a_drain_applies_each_orders_events_of_a_batch_in_version_order(client):
     assert process_due_webhook_events() == 0
 
 
+def test_an_event_failing_in_a_batch_is_rolled_back_alone_and_stays_claimed(client,
+                                                                           monkeypatch):
+    good, bad = make_order(), make_order()
+    for order in (good, bad):
+        for webhook_id, body in lifecycle_events(order)[:2]:  # accepted, then processing
+            deliver(client, body, **signed_headers(body, webhook_id=webhook_id))
+    apply = services.apply_locked_supplier_update
+
+    def fails_on_the_bad_orders_acceptance(*, supplier_order, info, **kwargs):
+        applied = apply(supplier_order=supplier_order, info=info, **kwargs)
+        if supplier_order.order_id == bad.pk and info.version == 2:
+            raise RuntimeError("applying failed after the order was changed in memory")
+        return applied
+
+    monkeypatch.setattr(services, "apply_locked_supplier_update",
+                        fails_on_the_bad_orders_acceptance)
+    assert process_due_webhook_events() == 4  # one batch
+    assert order_state(good)["status"] == OrderStatus.PROCESSING
+    failed = WebhookEvent.objects.get(webhook_id=f"msg_{bad.pk}_2")
+    assert failed.outcome == WebhookEvent.Outcome.PENDING
+    assert failed.next_attempt_at > django_timezone.now()  # claimed until the claim expires
+    # The bad order's next event started from the stored order, not from the rolled-back one.
+    assert WebhookEvent.objects.get(webhook_id=f"msg_{bad.pk}_3").outcome == \
+        WebhookEvent.Outcome.APPLIED
+    assert list(bad.events.filter(kind=OrderEvent.Kind.STATUS_CHANGE).values_list(
+        "from_status", "to_status")) == [("", OrderStatus.PLACED),
+                                          (OrderStatus.PLACED, OrderStatus.PROCESSING)]
+
+
+def test_a_batch_that_fails_as_a_whole_is_applied_one_event_at_a_time(client, order,
+                                                                      monkeypatch):
+    from suppliers import webhooks
+
+    for webhook_id, body in lifecycle_events(order)[:2]:
+        deliver(client, body, **signed_headers(body, webhook_id=webhook_id))
+
+    def deadlocked(batch):
+        raise RuntimeError("deadlock detected")
+
+    monkeypatch.setattr(webhooks._LockedSupplierOrders, "lock", deadlocked)
+    assert process_due_webhook_events() == 2
+    assert set(WebhookEvent.objects.values_list("outcome", flat=True)) == {
+        WebhookEvent.Outcome.APPLIED}
+    assert order_state(order)["status"] == OrderStatus.PROCESSING
+
+
 def test_a_drain_beyond_the_workers_share_leaves_the_events_to_those_at_work(client, order,
                                                                            settings):
     settings.WEBHOOK_DRAINS_PER_WORKER = 1

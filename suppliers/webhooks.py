@@ -224,8 +224,8 @@ def _process(event: WebhookEvent, *, parsed: SupplierEvent | None = None) -> str
             return event.outcome
     if parsed.kind == EventKind.ORDER_UPDATE:
         with transaction.atomic():
-            supplier_order = _lock_matching_supplier_order(supplier=event.supplier,
-                                                           info=parsed.order)
+            supplier_order = _LockedSupplierOrders.lock([(event, parsed)]).find(
+                supplier_id=event.supplier_id, info=parsed.order)
             outcome = _apply_order_event(event=event, info=parsed.order,
                                          supplier_order=supplier_order)
             # In the same transaction: an event is marked applied exactly when its change is.
@@ -270,18 +270,17 @@ def _apply_order_events(batch: list[tuple[WebhookEvent, SupplierEvent]]) -> None
 class _LockedSupplierOrders:
     """A batch's supplier orders with their orders, locked, by supplier id and by our number."""
 
-    def __init__(self, supplier_orders: list[SupplierOrder]):
+    def __init__(self):
         self._by_pk: dict[int, SupplierOrder] = {}
         self._by_supplier_id: dict[tuple[int, str], int] = {}
         self._by_reference: dict[tuple[int, str], int] = {}
-        for supplier_order in supplier_orders:
-            self._add(supplier_order)
 
     @classmethod
     def lock(cls, batch: list[tuple[WebhookEvent, SupplierEvent]]) -> "_LockedSupplierOrders":
-        """Two indexed reads, as `_lock_matching_supplier_order` makes for one event: by the
-        supplier's ids, then by our numbers for the events the first did not match."""
-        locked = cls([])
+        """By the supplier's ids, else by our numbers (an event may race our forwarding
+        answer): two indexed reads, the second only for the events the first did not match,
+        rather than one OR across a join, which no index serves."""
+        locked = cls()
         for lookup, key in (("supplier_order_id__in", "supplier_order_id"),
                             ("order__number__in", "reference")):
             wanted: dict[int, set[str]] = {}
@@ -339,22 +338,6 @@ def _apply_order_event(*, event: WebhookEvent, info: SupplierOrderInfo,
                     webhook_id=event.webhook_id, version=info.version)
     event.order_id = supplier_order.order_id
     return _finish(event, outcome=Outcome.APPLIED if applied else Outcome.STALE)
-
-
-def _lock_matching_supplier_order(*, supplier: Supplier, info) -> SupplierOrder | None:
-    """By the supplier's id, else by our number (the webhook may race our forwarding
-    answer), locked with its order.
-
-    Two indexed lookups rather than one OR across a join, which no index serves.
-    """
-    orders = SupplierOrder.objects.filter(supplier=supplier)
-    for lookup in ({"supplier_order_id": info.supplier_order_id},
-                   {"order__number": info.reference}):
-        if next(iter(lookup.values())):
-            supplier_order = order_services.lock_supplier_order(orders.filter(**lookup))
-            if supplier_order is not None:
-                return supplier_order
-    return None
 
 
 def _apply_inventory_event(*, event: WebhookEvent, parsed: SupplierEvent) -> str:

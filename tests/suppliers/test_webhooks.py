@@ -15,6 +15,7 @@ from orders.models import OrderEvent, ShipmentImei
 from orders.services import LineRequest
 from orders.states import OrderStatus
 from suppliers import services as supplier_services
+from suppliers import webhooks
 from suppliers.models import SupplierOrder, WebhookEvent
 from phoneexport.queueing import drain_slot
 from suppliers.webhooks import (
@@ -312,15 +313,17 @@ def test_an_event_failing_in_a_batch_is_rolled_back_alone_and_stays_claimed(clie
 
 def test_a_batch_that_fails_as_a_whole_is_applied_one_event_at_a_time(client, order,
                                                                       monkeypatch):
-    from suppliers import webhooks
-
     for webhook_id, body in lifecycle_events(order)[:2]:
         deliver(client, body, **signed_headers(body, webhook_id=webhook_id))
 
-    def deadlocked(batch):
-        raise RuntimeError("deadlock detected")
+    lock = webhooks._LockedSupplierOrders.lock
 
-    monkeypatch.setattr(webhooks._LockedSupplierOrders, "lock", deadlocked)
+    def deadlocked_for_a_batch(batch):
+        if len(batch) > 1:
+            raise RuntimeError("deadlock detected")
+        return lock(batch)
+
+    monkeypatch.setattr(webhooks._LockedSupplierOrders, "lock", deadlocked_for_a_batch)
     assert process_due_webhook_events() == 2
     assert set(WebhookEvent.objects.values_list("outcome", flat=True)) == {
         WebhookEvent.Outcome.APPLIED}

@@ -28,7 +28,6 @@ from orders.models import (
 )
 from orders.states import CANCELLABLE_STATUSES, OrderStatus, can_transition, check_transition
 from phoneexport.db import update_instances
-from phoneexport.queueing import enqueue_on_commit
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
 from suppliers.adapters.base import (
@@ -236,7 +235,7 @@ def _queue_for_supplier(supplier_order: SupplierOrder) -> None:
     supplier_order.next_attempt_at = timezone.now()
     supplier_order.save()
     if not manual:
-        enqueue_on_commit(supplier_tasks.forward_supplier_order, supplier_order.pk)
+        supplier_tasks.forward_after_commit()
 
 
 # --- Credit and approval -------------------------------------------------------------------
@@ -391,6 +390,13 @@ def lock_supplier_order(supplier_orders) -> SupplierOrder | None:
     found = list(supplier_orders.select_related("order__company", "supplier")
                  .select_for_update(of=("self", "order")).order_by()[:1])
     return found[0] if found else None
+
+
+def lock_supplier_orders(supplier_orders) -> list[SupplierOrder]:
+    """The supplier orders and their orders, locked in primary-key order, so that two
+    transactions locking overlapping sets wait for each other rather than deadlock."""
+    return list(supplier_orders.select_related("order__company", "supplier")
+                .select_for_update(of=("self", "order")).order_by("pk"))
 
 
 def apply_locked_supplier_update(*, supplier_order: SupplierOrder, info: SupplierOrderInfo,

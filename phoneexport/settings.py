@@ -317,6 +317,15 @@ FORWARDING_MIN_MARGIN_PERCENT = Decimal(env.str("FORWARDING_MIN_MARGIN_PERCENT",
 # staff approval (so does one over the limit itself, and any order of a client on hold).
 CREDIT_APPROVAL_SHARE = Decimal(env.str("CREDIT_APPROVAL_SHARE", default="0.8"))
 FORWARDING_SWEEP_SECONDS = env.float("FORWARDING_SWEEP_SECONDS", default=60.0)
+# Placed orders are sent by drain tasks, each claiming FORWARDING_BATCH due orders and sending
+# them at the same time; a burst of orders queues one drain, and a lost one is replaced after
+# FORWARDING_WAKE_SECONDS. A drain stops taking batches after FORWARDING_DRAIN_SECONDS
+# (another takes over): with one batch's calls, well inside the task time limits.
+FORWARDING_BATCH = env.int("FORWARDING_BATCH", default=16)
+FORWARDING_WAKE_SECONDS = env.float("FORWARDING_WAKE_SECONDS", default=2.0)
+FORWARDING_DRAIN_SECONDS = env.float("FORWARDING_DRAIN_SECONDS", default=30.0)
+# With FORWARDING_BATCH, the most calls one worker process has open at the supplier at once.
+FORWARDING_DRAINS_PER_WORKER = env.int("FORWARDING_DRAINS_PER_WORKER", default=2)
 
 # Supplier webhooks (docs/operations.md).
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)

@@ -5,11 +5,17 @@ called), sent with its idempotency key, and the answer recorded in a short trans
 claim time is the claim's token: a worker that comes back after its claim was taken over
 records nothing. Every wait lives in the database (`next_attempt_at`), where the sweeper finds
 it after a lost enqueue, a broker restart or a killed worker.
+
+Placed orders are sent by drains (`forward_due_supplier_orders`): each claims a batch of due
+orders, sends them to the supplier at the same time and records their acceptances in one
+transaction, which costs far less per order than a task, a claim and a transaction each.
 """
 
 from __future__ import annotations
 
 import random
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,7 +33,8 @@ from orders import services as order_services
 from orders.errors import OrderError
 from orders.models import Order, OrderEvent
 from orders.states import OPEN_STATUSES, OrderStatus, can_transition
-from phoneexport.queueing import enqueue_on_commit
+from phoneexport.memo import batch_memo
+from phoneexport.queueing import clear_wake_flag, drain_slot, enqueue_on_commit, wake
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
 from suppliers.adapters.base import (
@@ -40,6 +47,7 @@ logger = structlog.get_logger(__name__)
 
 State = SupplierOrder.ForwardingState
 SWEEP_BATCH = 500
+FORWARDING_DRAINS = "suppliers:forwarding-drains"
 
 
 @dataclass(frozen=True)
@@ -63,32 +71,35 @@ def forward_supplier_order(*, supplier_order_id: int, probe: bool = False) -> No
     if claim is None:
         return
     supplier_order = claim.supplier_order
+    adapter = get_adapter(supplier_order.supplier.slug,
+                          route=supplier_order.supplier.effective_route)
+    answer = _call_supplier(adapter=adapter, claim=claim,
+                            request=_place_order_request(supplier_order.order))
     with structlog.contextvars.bound_contextvars(order_number=supplier_order.order.number):
-        adapter = get_adapter(supplier_order.supplier.slug,
-                              route=supplier_order.supplier.effective_route)
-        try:
-            info = _place_or_find(adapter=adapter, supplier_order=supplier_order)
-        except TransientSupplierError as exc:
-            _record_transient_failure(claim=claim, error=exc)
-        except SupplierRejectedError as exc:
-            _record_rejection(claim=claim, error=exc)
-        except SupplierAuthError as exc:
-            _record_auth_failure(claim=claim, error=exc)
-        except SupplierError as exc:  # an answer the taxonomy does not expect: try again later
-            _record_transient_failure(claim=claim, error=TransientSupplierError(exc.message))
+        if isinstance(answer, SupplierOrderInfo):
+            _record_acceptance(claim=claim, info=answer)
         else:
-            _record_acceptance(claim=claim, info=info)
+            _record_failure(claim=claim, error=answer)
+
+
+def _due(now: datetime) -> Q:
+    return Q(forwarding_state=State.PENDING) & (Q(next_attempt_at__isnull=True)
+                                                | Q(next_attempt_at__lte=now))
+
+
+def _claim_fields(now: datetime) -> dict:
+    return {"forwarding_state": State.IN_FLIGHT, "claimed_at": now,
+            "attempts": F("attempts") + 1, "last_attempted_at": now,
+            "first_attempted_at": Coalesce("first_attempted_at", now)}
 
 
 def _claim(*, supplier_order_id: int, probe: bool) -> Claim | None:
     now = timezone.now()
-    due = Q(forwarding_state=State.PENDING) & (Q(next_attempt_at__isnull=True)
-                                                | Q(next_attempt_at__lte=now))
+    due = _due(now)
     if not probe:
         due &= Q(supplier__forwarding_paused_at__isnull=True)
     claimed = SupplierOrder.objects.filter(due, pk=supplier_order_id).update(
-        forwarding_state=State.IN_FLIGHT, claimed_at=now, attempts=F("attempts") + 1,
-        last_attempted_at=now, first_attempted_at=Coalesce("first_attempted_at", now))
+        **_claim_fields(now))
     if not claimed:
         return None
     supplier_order = SupplierOrder.objects.select_related("order", "supplier").get(
@@ -96,17 +107,41 @@ def _claim(*, supplier_order_id: int, probe: bool) -> Claim | None:
     return Claim(supplier_order=supplier_order, claimed_at=now)
 
 
-def _place_or_find(*, adapter, supplier_order: SupplierOrder) -> SupplierOrderInfo:
+def _call_supplier(*, adapter, claim: Claim,
+                   request: PlaceOrderRequest) -> SupplierOrderInfo | SupplierError:
+    """The supplier's answer: its order, or the error that stands for its refusal or silence.
+
+    Touches no database: a batch's calls run in threads of their own.
+    """
+    with structlog.contextvars.bound_contextvars(order_number=request.reference):
+        try:
+            return _place_or_find(adapter=adapter, supplier_order=claim.supplier_order,
+                                  request=request)
+        except SupplierError as exc:
+            return exc
+
+
+def _record_failure(*, claim: Claim, error: SupplierError) -> None:
+    if isinstance(error, TransientSupplierError):
+        _record_transient_failure(claim=claim, error=error)
+    elif isinstance(error, SupplierRejectedError):
+        _record_rejection(claim=claim, error=error)
+    elif isinstance(error, SupplierAuthError):
+        _record_auth_failure(claim=claim, error=error)
+    else:  # an answer the taxonomy does not expect: try again later
+        _record_transient_failure(claim=claim, error=TransientSupplierError(error.message))
+
+
+def _place_or_find(*, adapter, supplier_order: SupplierOrder,
+                   request: PlaceOrderRequest) -> SupplierOrderInfo:
     """Place the order; after a long silence, first ask whether an earlier call landed."""
-    order = supplier_order.order
     waited = timezone.now() - supplier_order.first_attempted_at
     if supplier_order.attempts > 1 and waited.total_seconds() >= \
             settings.FORWARDING_LOOKUP_AFTER_SECONDS:
-        found = adapter.find_orders(order.number)
+        found = adapter.find_orders(request.reference)
         if found:
             return max(found, key=lambda info: info.version)
-    return adapter.place_order(_place_order_request(order),
-                               idempotency_key=supplier_order.idempotency_key)
+    return adapter.place_order(request, idempotency_key=supplier_order.idempotency_key)
 
 
 def _place_order_request(order: Order) -> PlaceOrderRequest:
@@ -134,28 +169,156 @@ def _record_acceptance(*, claim: Claim, info: SupplierOrderInfo) -> None:
         if supplier_order is None:
             # Taken over meanwhile; the same idempotency key makes the other call agree.
             return
-        supplier_order.forwarding_state = State.FORWARDED
-        supplier_order.forwarded_at = timezone.now()
-        supplier_order.claimed_at = None
-        supplier_order.next_attempt_at = None
-        supplier_order.last_error = supplier_order.last_error_code = ""
-        actor = supplier_actor(supplier_order.supplier)
-        order_services.record_event(
-            order=supplier_order.order, kind=OrderEvent.Kind.ACTION, actor=actor,
-            payload={"supplier_order_id": info.supplier_order_id, "replayed": info.replayed,
-                     "attempts": supplier_order.attempts},
-            message=_("Accepted by %(supplier)s as %(id)s after %(attempts)d attempt(s).")
-            % {"supplier": supplier_order.supplier.name, "id": info.supplier_order_id,
-               "attempts": supplier_order.attempts})
-        # An answer older than what a webhook already brought only sets the supplier id.
-        order_services.apply_locked_supplier_update(
-            supplier_order=supplier_order, info=info, actor=actor,
-            changed_fields=["forwarding_state", "forwarded_at", "claimed_at",
-                            "next_attempt_at", "last_error", "last_error_code"])
+        _accept(supplier_order=supplier_order, info=info)
     if claim.supplier_order.supplier.forwarding_paused_at is not None:
         resume_forwarding(supplier=claim.supplier_order.supplier)
-    logger.info("order_forwarded", supplier_order_id=info.supplier_order_id,
-                replayed=info.replayed, attempts=claim.supplier_order.attempts)
+
+
+def _accept(*, supplier_order: SupplierOrder, info: SupplierOrderInfo) -> None:
+    """Record the supplier's acceptance on the locked, claimed row and its order."""
+    supplier_order.forwarding_state = State.FORWARDED
+    supplier_order.forwarded_at = timezone.now()
+    supplier_order.claimed_at = None
+    supplier_order.next_attempt_at = None
+    supplier_order.last_error = supplier_order.last_error_code = ""
+    actor = supplier_actor(supplier_order.supplier)
+    order_services.record_event(
+        order=supplier_order.order, kind=OrderEvent.Kind.ACTION, actor=actor,
+        payload={"supplier_order_id": info.supplier_order_id, "replayed": info.replayed,
+                 "attempts": supplier_order.attempts},
+        message=_("Accepted by %(supplier)s as %(id)s after %(attempts)d attempt(s).")
+        % {"supplier": supplier_order.supplier.name, "id": info.supplier_order_id,
+           "attempts": supplier_order.attempts})
+    # An answer older than what a webhook already brought only sets the supplier id.
+    order_services.apply_locked_supplier_update(
+        supplier_order=supplier_order, info=info, actor=actor,
+        changed_fields=["forwarding_state", "forwarded_at", "claimed_at",
+                        "next_attempt_at", "last_error", "last_error_code"])
+    logger.info("order_forwarded", order_number=supplier_order.order.number,
+                supplier_order_id=info.supplier_order_id, replayed=info.replayed,
+                attempts=supplier_order.attempts)
+
+
+# --- Forwarding due orders in batches --------------------------------------------------------
+def forward_due_supplier_orders(*, limit: int | None = None) -> int:
+    """Forward due orders in batches until none is left (or for FORWARDING_DRAIN_SECONDS);
+    returns how many were claimed.
+
+    Each order goes through what `forward_supplier_order` does, but a batch's orders are
+    claimed together, sent at the same time, and their acceptances recorded in one
+    transaction (`_record_acceptances`); a refusal or a failure is recorded on its own. Each
+    full batch first wakes another drain, so that drains share a backlog, up to
+    FORWARDING_DRAINS_PER_WORKER in each worker process; one woken beyond that returns at
+    once, its orders left to those at work.
+    """
+    limit = limit or settings.FORWARDING_BATCH
+    deadline = time.monotonic() + settings.FORWARDING_DRAIN_SECONDS
+    # Before reading: an order placed from now on wakes a drain of its own.
+    clear_wake_flag(supplier_tasks.FORWARDING_QUEUED_FLAG)
+    claimed = 0
+    with drain_slot(FORWARDING_DRAINS, slots=settings.FORWARDING_DRAINS_PER_WORKER) as has_slot:
+        while has_slot:
+            claims = _claim_due(limit=limit)
+            if len(claims) == limit:
+                _wake_drain()
+            _forward_claimed(claims)
+            claimed += len(claims)
+            if len(claims) < limit or time.monotonic() > deadline:
+                break
+    # A drain turned away while this one held its place left its orders to this one.
+    if has_slot and _due_for_drains(timezone.now()).exists():
+        _wake_drain()
+    return claimed
+
+
+def _wake_drain() -> None:
+    wake(supplier_tasks.forward_due_supplier_orders, flag=supplier_tasks.FORWARDING_QUEUED_FLAG,
+         seconds=settings.FORWARDING_WAKE_SECONDS)
+
+
+def _due_for_drains(now: datetime):
+    return SupplierOrder.objects.filter(_due(now), supplier__forwarding_paused_at__isnull=True)
+
+
+def _claim_due(*, limit: int) -> list[Claim]:
+    """Claim up to `limit` due orders that no other drain is claiming, longest waiting first."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Only the order rows are locked: a lock on their supplier's row would make every
+        # other drain skip all of that supplier's orders.
+        supplier_order_ids = list(
+            _due_for_drains(now).order_by("next_attempt_at")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", flat=True)[:limit])
+        SupplierOrder.objects.filter(pk__in=supplier_order_ids).update(**_claim_fields(now))
+    supplier_orders = (SupplierOrder.objects.filter(pk__in=supplier_order_ids)
+                       .select_related("order", "supplier").prefetch_related("order__lines")
+                       .order_by("pk"))
+    return [Claim(supplier_order=supplier_order, claimed_at=now)
+            for supplier_order in supplier_orders]
+
+
+def _forward_claimed(claims: list[Claim]) -> None:
+    """Send the claimed orders at the same time, then record what the supplier answered."""
+    if not claims:
+        return
+    calls = [{"adapter": get_adapter(claim.supplier_order.supplier.slug,
+                                     route=claim.supplier_order.supplier.effective_route),
+              "claim": claim, "request": _place_order_request(claim.supplier_order.order)}
+             for claim in claims]
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="forwarding") as pool:
+        answers = list(pool.map(lambda call: _call_supplier(**call), calls))
+    _record_acceptances([(claim, answer) for claim, answer in zip(claims, answers)
+                         if isinstance(answer, SupplierOrderInfo)])
+    for claim, answer in zip(claims, answers):
+        if isinstance(answer, SupplierError):
+            with structlog.contextvars.bound_contextvars(
+                    order_number=claim.supplier_order.order.number):
+                _record_failure(claim=claim, error=answer)
+
+
+def _record_acceptances(accepted: list[tuple[Claim, SupplierOrderInfo]]) -> None:
+    """Record acceptances in one transaction: the claimed rows and their orders locked in one
+    read, each acceptance in a savepoint of its own, and each company's recipients and
+    endpoints read once (`batch_memo`).
+
+    An acceptance that fails is rolled back alone and its order stays claimed: the sweeper
+    takes the claim back and the order is sent again with the same idempotency key, which
+    the supplier answers with the order it already has.
+    """
+    if not accepted:
+        return
+    try:
+        with batch_memo(), transaction.atomic():
+            # One batch, one claim time: a row claimed since by someone else is not matched.
+            locked = {supplier_order.pk: supplier_order
+                      for supplier_order in order_services.lock_supplier_orders(
+                          SupplierOrder.objects.filter(
+                              pk__in=[claim.supplier_order.pk for claim, _info in accepted],
+                              forwarding_state=State.IN_FLIGHT,
+                              claimed_at=accepted[0][0].claimed_at))}
+            for claim, info in accepted:
+                supplier_order = locked.get(claim.supplier_order.pk)
+                if supplier_order is None:
+                    continue  # taken over meanwhile; the same key makes the other call agree
+                with structlog.contextvars.bound_contextvars(
+                        order_number=supplier_order.order.number):
+                    try:
+                        with transaction.atomic():
+                            _accept(supplier_order=supplier_order, info=info)
+                    except Exception:
+                        logger.exception("order_acceptance_not_recorded")
+    except Exception:
+        # The batch as a whole failed (a deadlock, say) and wrote nothing: each acceptance
+        # gets its own transaction instead.
+        logger.exception("forwarding_batch_failed", orders=len(accepted))
+        for claim, info in accepted:
+            with structlog.contextvars.bound_contextvars(
+                    order_number=claim.supplier_order.order.number):
+                try:
+                    _record_acceptance(claim=claim, info=info)
+                except Exception:
+                    logger.exception("order_acceptance_not_recorded")
 
 
 def retry_delay(*, attempts: int, retry_after: float | None) -> float:
@@ -360,10 +523,11 @@ def refresh_from_supplier(*, supplier_order: SupplierOrder, actor: order_service
 
 # --- The sweeper ---------------------------------------------------------------------------
 def sweep_supplier_orders() -> int:
-    """Enqueue every order due for an attempt and not in flight; take back dead claims.
+    """Wake drains for the orders due for an attempt and not in flight; take back dead
+    claims.
 
     Covers an enqueue lost after commit, a broker that lost its queue, and a worker killed
-    mid-call. Returns how many orders were enqueued.
+    mid-call. Returns how many orders are due.
     """
     now = timezone.now()
     abandoned_before = now - timedelta(seconds=settings.FORWARDING_CLAIM_TIMEOUT_SECONDS)
@@ -372,19 +536,18 @@ def sweep_supplier_orders() -> int:
         forwarding_state=State.PENDING, claimed_at=None, next_attempt_at=now)
     if taken_back:
         logger.warning("forwarding_claims_taken_back", count=taken_back)
-    due = list(SupplierOrder.objects.filter(
-        forwarding_state=State.PENDING, next_attempt_at__lte=now,
-        supplier__forwarding_paused_at__isnull=True,
-    ).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
-    for supplier_order_id in due:
-        supplier_tasks.forward_supplier_order.delay(supplier_order_id)
+    due = _due_for_drains(now).count()
+    # Not through the wake flag: after a broker restart, it may say a drain is queued when
+    # none is.
+    for _batch in range(0, min(due, SWEEP_BATCH), settings.FORWARDING_BATCH):
+        supplier_tasks.forward_due_supplier_orders.delay()
     probe_before = now - timedelta(seconds=settings.FORWARDING_PAUSE_PROBE_SECONDS)
     for supplier in Supplier.objects.filter(forwarding_paused_at__lte=probe_before):
         probe = SupplierOrder.objects.filter(
             supplier=supplier, forwarding_state=State.PENDING).order_by("next_attempt_at").first()
         if probe is not None:
             supplier_tasks.forward_supplier_order.delay(probe.pk, probe=True)
-    return len(due)
+    return due
 
 
 # --- Reconciliation ------------------------------------------------------------------------

@@ -289,9 +289,10 @@ class _LockedSupplierOrders:
                 if value and locked.find(supplier_id=event.supplier_id, info=parsed.order) is None:
                     wanted.setdefault(event.supplier_id, set()).add(value)
             for supplier_id, values in wanted.items():
-                for supplier_order in _locked_with_orders(SupplierOrder.objects.filter(
-                        supplier_id=supplier_id, **{lookup: sorted(values)}).exclude(
-                        pk__in=list(locked._by_pk))):
+                for supplier_order in order_services.lock_supplier_orders(
+                        SupplierOrder.objects.filter(
+                            supplier_id=supplier_id, **{lookup: sorted(values)}).exclude(
+                            pk__in=list(locked._by_pk))):
                     locked._add(supplier_order)
         return locked
 
@@ -313,13 +314,6 @@ class _LockedSupplierOrders:
         """After a rolled-back event: the row as stored (still locked by this transaction)."""
         self._add(order_services.lock_supplier_order(
             SupplierOrder.objects.filter(pk=supplier_order.pk)))
-
-
-def _locked_with_orders(supplier_orders) -> list[SupplierOrder]:
-    """The supplier orders and their orders, locked in primary-key order, so that two drains
-    locking overlapping batches wait for each other rather than deadlock."""
-    return list(supplier_orders.select_related("order__company", "supplier")
-                .select_for_update(of=("self", "order")).order_by("pk"))
 
 
 def _apply_order_event(*, event: WebhookEvent, info: SupplierOrderInfo,

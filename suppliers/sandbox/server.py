@@ -281,6 +281,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 class _SandboxHttpServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Clients open dozens of connections at once; the default backlog of 5 drops some.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], api: SandboxApi):
         self.api = api

@@ -71,5 +71,6 @@ def test_a_buyer_filters_adds_to_cart_and_checks_out(live_server, browser_page, 
 
     assert (order.company_id, order.total, order.shipping_method) == (
         buyer.company_id, 1350, "two_day")
-    assert ("suppliers.tasks.forward_supplier_order",
-            (SupplierOrder.objects.get(order=order).pk,)) in queued_tasks
+    assert SupplierOrder.objects.get(order=order).forwarding_state == \
+        SupplierOrder.ForwardingState.PENDING
+    assert ("suppliers.tasks.forward_due_supplier_orders", ()) in queued_tasks

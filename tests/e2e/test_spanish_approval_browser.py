@@ -69,6 +69,6 @@ def test_a_client_in_spanish_places_an_order_that_waits_for_approval(
     assert SupplierOrder.objects.get(order=order).forwarding_state == \
         SupplierOrder.ForwardingState.AWAITING_APPROVAL
     assert not [name for name, _args in queued_tasks
-                if name == "suppliers.tasks.forward_supplier_order"]
+                if name == "suppliers.tasks.forward_due_supplier_orders"]
     # The client's email about it is in Spanish too.
     assert order.notifications.get(recipient_email=buyer.email).language == "es"

@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
+import responses
 from standardwebhooks.webhooks import Webhook
 
 from customers.models import User
@@ -15,9 +16,20 @@ from suppliers.webhooks import process_webhook_event
 from tests.factories import DEMO_SHIP_TO, ProductFactory, UserFactory
 
 WEBHOOK_URL = "/webhooks/suppliers/wesellcellular/"
+SUPPLIER_API = "https://wsc.test"
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm"
 # Valid check digits (Luhn).
 IMEIS = ["356789012345672", "356789012345680", "356789012345698", "356789012345706"]
+
+
+@pytest.fixture
+def supplier_api(settings):
+    """The supplier's API, answered by `responses` at the adapter boundary."""
+    settings.SUPPLIER_TRANSPORT = "direct"
+    settings.WESELLCELLULAR_API_URL = SUPPLIER_API
+    settings.WESELLCELLULAR_API_KEY = "test-key"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
 
 
 @pytest.fixture

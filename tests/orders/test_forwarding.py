@@ -17,19 +17,11 @@ from orders.states import OrderStatus
 from suppliers import services as forwarding
 from suppliers.models import Supplier, SupplierOrder
 from tests.factories import DEMO_SHIP_TO, ProductFactory, UserFactory
+from tests.orders.conftest import SUPPLIER_API
 
-API = "https://wsc.test"
+API = SUPPLIER_API
 State = SupplierOrder.ForwardingState
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def supplier_api(settings):
-    settings.SUPPLIER_TRANSPORT = "direct"
-    settings.WESELLCELLULAR_API_URL = API
-    settings.WESELLCELLULAR_API_KEY = "test-key"
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.fixture

@@ -46,4 +46,4 @@ def test_the_same_checkout_submitted_twice_at_once_makes_one_order(reference_dat
     assert {order.pk for order in orders} == {Order.objects.get().pk}
     assert SupplierOffer.objects.get(product__sku="IP13-BLK").reserved_quantity == 4
     assert [name for name, _args in queued_tasks].count(
-        "suppliers.tasks.forward_supplier_order") == 1
+        "suppliers.tasks.forward_due_supplier_orders") == 1

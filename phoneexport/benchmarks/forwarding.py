@@ -71,6 +71,8 @@ def run() -> None:
          f"{CONCURRENCY}, prefetch multiplier "
          f"{settings.CELERY_WORKER_PREFETCH_MULTIPLIER}, late acknowledgement; "
          "PostgreSQL and Redis on this machine",
+         f"forwarding drains: at most {settings.FORWARDING_DRAINS_PER_WORKER} per process, "
+         f"each sending up to {settings.FORWARDING_BATCH} orders at the same time",
          f"orders that needed more than one attempt: {retried}",
          "the steady phase starts with no emails waiting (the drain phase's unsent ones are "
          "discarded); its own emails are sent as it runs",

@@ -9,7 +9,7 @@ from decimal import Decimal
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Sum, prefetch_related_objects
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from orders.models import (
     Order, OrderEvent, OrderLine, Shipment, ShipmentImei, ShipmentLine, format_order_number,
 )
 from orders.states import CANCELLABLE_STATUSES, OrderStatus, can_transition, check_transition
-from phoneexport.db import update_instances
+from phoneexport.db import insert_later, update_instances
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
 from suppliers.adapters.base import (
@@ -68,11 +68,12 @@ SYSTEM = Actor(label="system")
 # --- Timeline and statuses -----------------------------------------------------------------
 def record_event(*, order: Order, kind: str, actor: Actor = SYSTEM, message: str = "",
                  from_status: str = "", to_status: str = "", payload: dict | None = None,
-                 webhook_event=None) -> OrderEvent:
-    return OrderEvent.objects.create(
+                 webhook_event=None) -> None:
+    """Write an entry on the order's timeline (at the end of a batch, in `batched_inserts`)."""
+    insert_later(OrderEvent(
         order=order, kind=kind, actor=actor.user, actor_label=actor.label,
         ip_address=actor.ip_address, message=message, from_status=from_status,
-        to_status=to_status, payload=payload or {}, webhook_event=webhook_event)
+        to_status=to_status, payload=payload or {}, webhook_event=webhook_event))
 
 
 def change_status(*, order: Order, to_status: S, actor: Actor = SYSTEM, reason: str = "",
@@ -462,21 +463,33 @@ class _StoredShipment:
     imeis: dict[str, list[str]]
 
 
+def prefetch_shipments(orders: list[Order]) -> None:
+    """Read the orders' shipments, with their lines and IMEIs, in three queries in all: for
+    a batch of updates, which then read none of their own (`_apply_shipments`)."""
+    prefetch_related_objects(orders, "shipments__lines__imeis")
+
+
 def _apply_shipments(*, order: Order, info: SupplierOrderInfo, actor: Actor,
                      webhook_event) -> list[Shipment]:
     """Upsert the snapshot's shipments; one recorded is never dropped by a later omission.
 
     Returns the shipments this snapshot recorded for the first time. A snapshot that repeats
     what is stored (each later event carries every shipment) writes and re-checks nothing.
-    The order's shipments are read once; the checks run on what was read and written.
+    The order's shipments are read once (or come from `prefetch_shipments`); the checks run
+    on what was read and written.
     """
     if not info.shipments:
         return []
+    prefetched = getattr(order, "_prefetched_objects_cache", {})
+    # Taken, not just read: once this update writes, what was prefetched is out of date.
+    shipments = prefetched.pop("shipments", None)
+    if shipments is None:
+        shipments = order.shipments.prefetch_related("lines__imeis")
     stored = {shipment.supplier_shipment_id: _StoredShipment(
         shipment=shipment, lines={line.sku: line for line in shipment.lines.all()},
         imeis={line.sku: [imei.imei for imei in line.imeis.all()]
                for line in shipment.lines.all()})
-        for shipment in order.shipments.prefetch_related("lines__imeis")}
+        for shipment in shipments}
     order_lines: list[OrderLine] | None = None
     new_shipments = []
     changed = False

@@ -19,7 +19,7 @@ from django.utils import timezone
 from inventory import services as inventory_services
 from notifications import services as notifications
 from orders import services as order_services
-from phoneexport.db import insert_unless_conflict, update_instances
+from phoneexport.db import batched_inserts, insert_unless_conflict, update_instances
 from phoneexport.memo import batch_memo
 from phoneexport.queueing import (
     clear_wake_flag, drain_slot, enqueue_on_commit, wake, wake_on_commit,
@@ -194,8 +194,9 @@ def _process_batch(events: list[WebhookEvent]) -> None:
     try:
         _apply_order_events(order_events)
     except Exception:
-        # The batch as a whole failed (a deadlock on its locks, say) and wrote nothing: each
-        # event gets its own transaction instead, from its stored state.
+        # The batch failed (one event failed, or a deadlock on its locks) and wrote nothing:
+        # each event gets its own transaction instead, from its stored state, so that only
+        # a failing event fails.
         logger.exception("webhook_batch_failed", events=len(order_events))
         for event in WebhookEvent.objects.select_related("supplier").filter(
                 pk__in=[event.pk for event, _parsed in order_events]).order_by(
@@ -240,31 +241,26 @@ def _process(event: WebhookEvent, *, parsed: SupplierEvent | None = None) -> str
 
 
 def _apply_order_events(batch: list[tuple[WebhookEvent, SupplierEvent]]) -> None:
-    """Apply order events in one transaction: their supplier orders and orders locked up
-    front (`_LockedSupplierOrders.lock`), and each event in a savepoint of its own.
+    """Apply order events in one transaction, their supplier orders and orders locked up
+    front (`_LockedSupplierOrders.lock`).
 
-    One commit, one lock read and one write of the events' outcomes for the whole batch, and
-    the recipients and endpoints of each company read once (`batch_memo`), instead of once
-    per event. An event that fails is rolled back alone and stays claimed, like a failure in
-    `_process`; its order is read again so that the batch's later events start from what is
-    stored.
+    One commit, one lock read, one read of the orders' shipments, one write of the events'
+    outcomes and one of their timeline entries for the whole batch, and the recipients and
+    endpoints of each company read once (`batch_memo`), instead of once per event. An event
+    that fails rolls the whole batch back (`_process_batch` then applies each event alone):
+    failures are rare, and a savepoint per event would cost every event two more statements.
     """
-    with batch_memo(), transaction.atomic():
+    with batch_memo(), transaction.atomic(), batched_inserts():
         locked = _LockedSupplierOrders.lock(batch)
-        finished = []
-        for event, parsed in batch:
-            supplier_order = locked.find(supplier_id=event.supplier_id, info=parsed.order)
-            try:
-                with transaction.atomic():
-                    _apply_order_event(event=event, info=parsed.order,
-                                       supplier_order=supplier_order)
-            except Exception:
-                logger.exception("webhook_processing_failed", webhook_id=event.webhook_id)
-                if supplier_order is not None:
-                    locked.read_again(supplier_order)
-            else:
-                finished.append(event)
-        update_instances(finished, fields=PROCESSED_FIELDS)
+        supplier_orders = [locked.find(supplier_id=event.supplier_id, info=parsed.order)
+                           for event, parsed in batch]
+        order_services.prefetch_shipments(list({
+            supplier_order.order_id: supplier_order.order
+            for supplier_order, (_event, parsed) in zip(supplier_orders, batch)
+            if supplier_order is not None and parsed.order.shipments}.values()))
+        for supplier_order, (event, parsed) in zip(supplier_orders, batch):
+            _apply_order_event(event=event, info=parsed.order, supplier_order=supplier_order)
+        update_instances([event for event, _parsed in batch], fields=PROCESSED_FIELDS)
 
 
 class _LockedSupplierOrders:
@@ -309,11 +305,6 @@ class _LockedSupplierOrders:
               and self._by_supplier_id.get((supplier_id, info.supplier_order_id))) or (
             info.reference and self._by_reference.get((supplier_id, info.reference)))
         return self._by_pk.get(pk) if pk else None
-
-    def read_again(self, supplier_order: SupplierOrder) -> None:
-        """After a rolled-back event: the row as stored (still locked by this transaction)."""
-        self._add(order_services.lock_supplier_order(
-            SupplierOrder.objects.filter(pk=supplier_order.pk)))
 
 
 def _apply_order_event(*, event: WebhookEvent, info: SupplierOrderInfo,

@@ -12,6 +12,9 @@ from suppliers.views import SupplierWebhookView
 # No language prefix in URLs: the language is the user's choice (stored on the user, or
 # the language cookie before sign-in), falling back to the browser's Accept-Language.
 urlpatterns = [
+    # First: thousands of supplier webhooks a second are resolved before any other pattern.
+    path("webhooks/suppliers/<slug:slug>/", SupplierWebhookView.as_view(),
+         name="supplier-webhook"),
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
@@ -29,6 +32,4 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script from a URL, not inline, as our CSP requires.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("webhooks/suppliers/<slug:slug>/", SupplierWebhookView.as_view(),
-         name="supplier-webhook"),
 ]

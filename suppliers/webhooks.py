@@ -31,6 +31,7 @@ from suppliers.adapters.base import (
 )
 from suppliers.models import Supplier, SupplierOrder, WebhookEvent
 from suppliers.selectors import due_webhook_events
+from suppliers.webhook_signatures import lowercase_headers
 
 logger = structlog.get_logger(__name__)
 
@@ -67,6 +68,9 @@ def receive_webhook(*, supplier: Supplier, body: bytes, headers: Mapping[str, st
     supplier sent it now, and (400) for a signed body not of the promised shape, which is
     kept for staff review. A webhook id seen before is a duplicate: stored data is untouched.
     """
+    # Once, into a plain dict: a request's header mapping is rebuilt from its environment
+    # on every pass over it.
+    headers = lowercase_headers(headers)
     adapter = get_adapter(supplier.slug, route=supplier.effective_route)
     try:
         adapter.verify_webhook(body=body, headers=headers)
@@ -75,18 +79,17 @@ def receive_webhook(*, supplier: Supplier, body: bytes, headers: Mapping[str, st
         notifications.record_bad_webhook_signature(supplier_slug=supplier.slug)
         raise WebhookRefused(status=401, code=exc.reason,
                              message="The webhook signature could not be verified.") from exc
-    lowered = {name.lower(): value for name, value in headers.items()}
-    webhook_id = lowered["webhook-id"]
+    webhook_id = headers["webhook-id"]
     try:
         parsed = adapter.parse_webhook(body=body, headers=headers)
     except InvalidWebhookError as exc:
-        receipt = _store(supplier=supplier, webhook_id=webhook_id, body=body, headers=lowered,
+        receipt = _store(supplier=supplier, webhook_id=webhook_id, body=body, headers=headers,
                          parsed=None, error=str(exc))
         if receipt.duplicate:
             return receipt
         raise WebhookRefused(status=400, code=exc.reason,
                              message="The webhook body is not of the expected shape.") from exc
-    return _store(supplier=supplier, webhook_id=webhook_id, body=body, headers=lowered,
+    return _store(supplier=supplier, webhook_id=webhook_id, body=body, headers=headers,
                   parsed=parsed, error="")
 
 

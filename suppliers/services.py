@@ -33,6 +33,7 @@ from orders import services as order_services
 from orders.errors import OrderError
 from orders.models import Order, OrderEvent
 from orders.states import OPEN_STATUSES, OrderStatus, can_transition
+from phoneexport.db import batched_inserts
 from phoneexport.memo import batch_memo
 from phoneexport.queueing import clear_wake_flag, drain_slot, enqueue_on_commit, wake
 from suppliers import tasks as supplier_tasks
@@ -279,17 +280,18 @@ def _forward_claimed(claims: list[Claim]) -> None:
 
 def _record_acceptances(accepted: list[tuple[Claim, SupplierOrderInfo]]) -> None:
     """Record acceptances in one transaction: the claimed rows and their orders locked in one
-    read, each acceptance in a savepoint of its own, and each company's recipients and
-    endpoints read once (`batch_memo`).
+    read, the timeline entries written in one statement (`batched_inserts`), and each
+    company's recipients and endpoints read once (`batch_memo`).
 
-    An acceptance that fails is rolled back alone and its order stays claimed: the sweeper
-    takes the claim back and the order is sent again with the same idempotency key, which
-    the supplier answers with the order it already has.
+    A batch that fails (one acceptance failed, or a deadlock) writes nothing, and each
+    acceptance is recorded again in a transaction of its own, so only a failing one fails:
+    its order stays claimed, the sweeper takes the claim back, and the order is sent again
+    with the same idempotency key, which the supplier answers with the order it already has.
     """
     if not accepted:
         return
     try:
-        with batch_memo(), transaction.atomic():
+        with batch_memo(), transaction.atomic(), batched_inserts():
             # One batch, one claim time: a row claimed since by someone else is not matched.
             locked = {supplier_order.pk: supplier_order
                       for supplier_order in order_services.lock_supplier_orders(
@@ -298,19 +300,11 @@ def _record_acceptances(accepted: list[tuple[Claim, SupplierOrderInfo]]) -> None
                               forwarding_state=State.IN_FLIGHT,
                               claimed_at=accepted[0][0].claimed_at))}
             for claim, info in accepted:
-                supplier_order = locked.get(claim.supplier_order.pk)
-                if supplier_order is None:
-                    continue  # taken over meanwhile; the same key makes the other call agree
-                with structlog.contextvars.bound_contextvars(
-                        order_number=supplier_order.order.number):
-                    try:
-                        with transaction.atomic():
-                            _accept(supplier_order=supplier_order, info=info)
-                    except Exception:
-                        logger.exception("order_acceptance_not_recorded")
+                # A claim taken over meanwhile is not there; the same key makes the other
+                # call agree.
+                if supplier_order := locked.get(claim.supplier_order.pk):
+                    _accept(supplier_order=supplier_order, info=info)
     except Exception:
-        # The batch as a whole failed (a deadlock, say) and wrote nothing: each acceptance
-        # gets its own transaction instead.
         logger.exception("forwarding_batch_failed", orders=len(accepted))
         for claim, info in accepted:
             with structlog.contextvars.bound_contextvars(

@@ -36,7 +36,7 @@ from suppliers.models import Supplier, SupplierOrder, WebhookEvent
 ORDERS = 2500
 CONNECTIONS = 32
 GOAL_RATE = 1000  # webhooks per second
-GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "8"]
+GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4"]
 WORKER_CONCURRENCY = 16
 # Each order's life as the supplier tells it: (event type, status, version).
 LIFECYCLE = [("order.accepted", "accepted", 2), ("order.processing", "processing", 3),

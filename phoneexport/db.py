@@ -17,7 +17,8 @@ def batched_inserts() -> Iterator[None]:
     one statement per model instead of one per row.
 
     For a batch applied in one transaction (enter the block inside it), when nothing reads
-    those rows back before the batch ends. An exception discards them with the transaction.
+    those rows back before the batch ends. An exception discards them with the transaction;
+    a savepoint rolled back inside the block would not, so the batch must not go on after one.
     """
     pending: list[models.Model] = []
     token = _pending_inserts.set(pending)

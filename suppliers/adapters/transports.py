@@ -68,8 +68,11 @@ def is_retryable_status(status: int) -> bool:
 
 def _pooled_session() -> requests.Session:
     session = requests.Session()
+    # Room for every call a process's forwarding drains make at once: a connection beyond
+    # the pool's size is opened, then thrown away.
+    size = max(POOL_SIZE, settings.FORWARDING_BATCH * settings.FORWARDING_DRAINS_PER_WORKER)
     # Retrying is the caller's decision, made with the same idempotency key, never the pool's.
-    adapter = HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=0)
+    adapter = HTTPAdapter(pool_maxsize=size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

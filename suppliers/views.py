@@ -1,7 +1,9 @@
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,6 +15,17 @@ def error(http_status: int, code: str, message: str) -> Response:
     return Response({"error": {"code": code, "message": message}}, status=http_status)
 
 
+class JSONOnly(BaseContentNegotiation):
+    """The supplier's contract answers in JSON whatever the request accepts: no Accept header
+    is parsed for thousands of webhooks a second."""
+
+    def select_parser(self, request, parsers):
+        return None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 @extend_schema(exclude=True)  # the suppliers' contract, not part of the client API
 class SupplierWebhookView(APIView):
     """Receives a supplier's signed events: verify, store once, answer at once."""
@@ -20,6 +33,10 @@ class SupplierWebhookView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = []
+    # The body is read raw, for its signature: nothing parses it here.
+    parser_classes = []
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnly
 
     def post(self, request, slug: str):
         supplier = webhook_supplier(slug=slug)

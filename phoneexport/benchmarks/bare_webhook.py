@@ -22,19 +22,26 @@ def _connection():
     return _local.connection
 
 
+def signed(environ: dict, body: bytes) -> bool:
+    """Whether the request's HMAC is the one the secret gives; `environ` may be a request's META."""
+    signed_content = (f"{environ.get('HTTP_WEBHOOK_ID', '')}."
+                      f"{environ.get('HTTP_WEBHOOK_TIMESTAMP', '')}.").encode() + body
+    expected = base64.b64encode(hmac.new(SECRET, signed_content, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(expected,
+                               environ.get("HTTP_WEBHOOK_SIGNATURE", "").split(",", 1)[-1])
+
+
+INSERT = "INSERT INTO bench_bare_webhook (webhook_id, body) VALUES (%s, %s)"
+ANSWER = b'{"status": "accepted"}'
+
+
 def application(environ, start_response):
     body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    webhook_id = environ.get("HTTP_WEBHOOK_ID", "")
-    signed = f"{webhook_id}.{environ.get('HTTP_WEBHOOK_TIMESTAMP', '')}.".encode() + body
-    expected = base64.b64encode(hmac.new(SECRET, signed, hashlib.sha256).digest()).decode()
-    given = environ.get("HTTP_WEBHOOK_SIGNATURE", "").split(",", 1)[-1]
-    if not hmac.compare_digest(expected, given):
+    if not signed(environ, body):
         start_response("401 Unauthorized", [("Content-Length", "0")])
         return [b""]
     with _connection().cursor() as cursor:
-        cursor.execute("INSERT INTO bench_bare_webhook (webhook_id, body) VALUES (%s, %s)",
-                       (webhook_id, body.decode()))
-    answer = b'{"status": "accepted"}'
+        cursor.execute(INSERT, (environ.get("HTTP_WEBHOOK_ID", ""), body.decode()))
     start_response("200 OK", [("Content-Type", "application/json"),
-                              ("Content-Length", str(len(answer)))])
-    return [answer]
+                              ("Content-Length", str(len(ANSWER)))])
+    return [ANSWER]

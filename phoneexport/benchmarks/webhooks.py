@@ -5,7 +5,8 @@ per server: as fast as the server answers (its capacity), then paced at the goal
 latency a supplier sees at that rate; under the first load each latency is mostly the wait
 behind the other connections). The baseline, in the same run, is a bare WSGI endpoint that
 only checks an HMAC and inserts a row, served by the same gunicorn settings on the same
-database.
+database; beside it, the same work inside Django and DRF (loaded as fast as answered only), the
+most any endpoint built on them answers here.
 """
 
 import base64
@@ -52,6 +53,10 @@ def run() -> None:
                                          lifecycle=LIFECYCLE[:1])
     bare = _serve_and_load("phoneexport.benchmarks.bare_webhook:application", requests,
                            path="/", env=_bare_environment(secret))
+    framework = _serve_and_load("phoneexport.benchmarks.bare_django_webhook:application",
+                                requests, path="/webhooks/suppliers/wesellcellular/",
+                                env={**_bare_environment(secret), "ALLOWED_HOSTS": "127.0.0.1"},
+                                paced=False)
     ours = _serve_and_load("phoneexport.wsgi:application", requests,
                            path="/webhooks/suppliers/wesellcellular/",
                            env={"WESELLCELLULAR_WEBHOOK_SECRET": secret,
@@ -60,11 +65,16 @@ def run() -> None:
     WebhookEvent.objects.filter(webhook_id__startswith="paced_").delete()
     applied_rate = _applied_rate(secret, expected=ours["measured"]["statuses"].get("200", 0))
     bare_rate, ours_rate = _rate(bare["measured"]), _rate(ours["measured"])
+    framework_rate = _rate(framework["measured"])
     print_table(
         "Supplier webhook ingestion (gunicorn, load generator in a second process)",
         ["endpoint", "load", "requests/s", "p50", "p99", "answers", "goal"],
         [_row("bare: HMAC check + insert", "as fast as answered", bare["measured"]),
          _row("", f"paced, {GOAL_RATE}/s", bare["paced"]),
+         _row("the same work inside Django and DRF", "as fast as answered",
+              framework["measured"]),
+         ["  share of the bare endpoint", "as fast as answered",
+          f"{framework_rate / bare_rate:.0%}", "", "", "", ""],
          _row("PhoneExport: verify + store + enqueue", "as fast as answered", ours["measured"]),
          _row("", f"paced, {GOAL_RATE}/s", ours["paced"],
               goal=f">= {GOAL_RATE}/s, p99 < 30 ms"),
@@ -193,7 +203,7 @@ def _free_port() -> int:
 
 
 def _serve_and_load(app: str, requests: dict[str, Path], *, path: str,
-                    env: dict[str, str]) -> dict[str, dict]:
+                    env: dict[str, str], paced: bool = True) -> dict[str, dict]:
     """Serve `app`; the load generator's results for the measured and the paced requests."""
     port = _free_port()
     log = open(Path(settings.VAR_DIR) / "bench-gunicorn.log", "ab")
@@ -203,8 +213,10 @@ def _serve_and_load(app: str, requests: dict[str, Path], *, path: str,
     try:
         wait_for(lambda: _listening(port), timeout=30)
         _load(port, requests["warmup"], path=path)  # connections, imports and caches warm up
-        return {"measured": _load(port, requests["measured"], path=path),
-                "paced": _load(port, requests["paced"], path=path, rate=GOAL_RATE)}
+        results = {"measured": _load(port, requests["measured"], path=path)}
+        if paced:
+            results["paced"] = _load(port, requests["paced"], path=path, rate=GOAL_RATE)
+        return results
     finally:
         server.terminate()
         server.wait(timeout=30)

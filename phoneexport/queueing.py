@@ -52,6 +52,8 @@ class BackgroundWaker:
     and its thread's call leaves that row to the sweeper, as one dying before `wake` would.
     """
 
+    REST_AFTER_FAILURE_SECONDS = 1.0
+
     def __init__(self, wake: Callable[[], None], *, name: str, interval: float):
         self.wake, self.name, self.interval = wake, name, interval
         self._started_in: int | None = None
@@ -84,9 +86,12 @@ class BackgroundWaker:
             try:
                 self.wake()
             except Exception:
-                # Those rows wait for the next call, or for the sweeper.
+                # Those rows wait for the next call, or for the sweeper; while Redis or the
+                # broker is down, one log line a second is enough.
                 logger.exception("background_wake_failed", waker=self.name)
-            time.sleep(self.interval)
+                time.sleep(max(self.interval, self.REST_AFTER_FAILURE_SECONDS))
+            else:
+                time.sleep(self.interval)
 
 
 def wake(task: Task, *, flag: str, seconds: float, countdown: float | None = None) -> None:

@@ -36,7 +36,7 @@ from notifications.models import AlertKind, Event, Notification, NotificationPre
 from orders.models import Order, Shipment
 from orders.states import OrderStatus
 from phoneexport.db import insert_new, insert_unless_conflict
-from phoneexport.queueing import clear_wake_flag, drain_slot, wake
+from phoneexport.queueing import drain_batches, wake
 from suppliers.selectors import supplier_work_waiting
 
 logger = structlog.get_logger(__name__)
@@ -273,32 +273,33 @@ def send_due_notifications() -> int:
     NOTIFICATION_DRAINS_PER_WORKER in each worker process: rendering is CPU work, and the
     worker's other threads forward orders.
     """
-    deadline = time.monotonic() + settings.NOTIFICATION_DRAIN_SECONDS
-    # Before reading: a message recorded from now on wakes a drain of its own.
-    clear_wake_flag(notification_tasks.SEND_QUEUED_FLAG)
-    sent = 0
-    with drain_slot(SEND_SLOTS, slots=settings.NOTIFICATION_DRAINS_PER_WORKER) as has_slot:
-        while has_slot:
-            if _gives_way():
-                wake(notification_tasks.send_due_notifications, flag=notification_tasks.SEND_QUEUED_FLAG,
-                     seconds=settings.NOTIFICATION_YIELD_SECONDS,
-                     countdown=settings.NOTIFICATION_YIELD_SECONDS)
-                return sent
-            claims = _claim_due(limit=SEND_BATCH)
-            if len(claims) == SEND_BATCH:
-                wake(notification_tasks.send_due_notifications, flag=notification_tasks.SEND_QUEUED_FLAG,
-                     seconds=settings.NOTIFICATION_WAKE_SECONDS)
-            renderings = Renderings()
-            for claim in claims:
-                _send(claim, renderings)
-            sent += len(claims)
-            if len(claims) < SEND_BATCH or time.monotonic() > deadline:
-                break
-    # A drain turned away while this one held its place left its messages to this one.
-    if has_slot and selectors.due_notification_ids(limit=1):
-        wake(notification_tasks.send_due_notifications, flag=notification_tasks.SEND_QUEUED_FLAG,
-             seconds=settings.NOTIFICATION_WAKE_SECONDS)
-    return sent
+    return drain_batches(
+        flag=notification_tasks.SEND_QUEUED_FLAG, slots_name=SEND_SLOTS,
+        slots=settings.NOTIFICATION_DRAINS_PER_WORKER, batch=SEND_BATCH,
+        seconds=settings.NOTIFICATION_DRAIN_SECONDS, claim=lambda batch: _claim_due(limit=batch),
+        process=_send_batch, wake_another=_wake_drain,
+        any_due=lambda: bool(selectors.due_notification_ids(limit=1)),
+        give_way=_give_way_and_look_again)
+
+
+def _send_batch(claims) -> None:
+    renderings = Renderings()
+    for claim in claims:
+        _send(claim, renderings)
+
+
+def _wake_drain() -> None:
+    wake(notification_tasks.send_due_notifications, flag=notification_tasks.SEND_QUEUED_FLAG,
+         seconds=settings.NOTIFICATION_WAKE_SECONDS)
+
+
+def _give_way_and_look_again() -> bool:
+    """Whether messages give way now; if so, a drain looks again in NOTIFICATION_YIELD_SECONDS."""
+    if not _gives_way():
+        return False
+    wake(notification_tasks.send_due_notifications, flag=notification_tasks.SEND_QUEUED_FLAG,
+         seconds=settings.NOTIFICATION_YIELD_SECONDS, countdown=settings.NOTIFICATION_YIELD_SECONDS)
+    return True
 
 
 def _gives_way() -> bool:

@@ -107,6 +107,38 @@ def clear_wake_flag(flag: str) -> None:
         cache.delete(flag)
 
 
+def drain_batches(*, flag: str, slots_name: str, slots: int, batch: int, seconds: float,
+                  claim: Callable[[int], list], process: Callable[[list], None],
+                  wake_another: Callable[[], None], any_due: Callable[[], bool],
+                  give_way: Callable[[], bool] = lambda: False) -> int:
+    """The loop of a drain task: claim and process batches of due rows until none is left,
+    for `seconds` at most; returns how many rows were claimed.
+
+    The wake flag is cleared before the first read, so a row stored from then on wakes a drain
+    of its own. Each full batch first wakes another drain, so that drains share a backlog, up
+    to `slots` in each process; a drain beyond that returns at once, its rows left to those at
+    work, and the one that held the place wakes a drain for them as it leaves. `give_way` is
+    asked before each batch: True stops the drain there (it arranges its own next look).
+    """
+    deadline = time.monotonic() + seconds
+    clear_wake_flag(flag)
+    claimed = 0
+    with drain_slot(slots_name, slots=slots) as has_slot:
+        while has_slot:
+            if give_way():
+                return claimed
+            rows = claim(batch)
+            if len(rows) == batch:
+                wake_another()
+            process(rows)
+            claimed += len(rows)
+            if len(rows) < batch or time.monotonic() > deadline:
+                break
+    if has_slot and any_due():
+        wake_another()
+    return claimed
+
+
 _drain_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
 _drain_slots_lock = threading.Lock()
 

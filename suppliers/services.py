@@ -14,7 +14,6 @@ transaction, which costs far less per order than a task, a claim and a transacti
 from __future__ import annotations
 
 import random
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +34,7 @@ from orders.models import Order, OrderEvent
 from orders.states import OPEN_STATUSES, OrderStatus, can_transition
 from phoneexport.db import batched_inserts
 from phoneexport.memo import batch_memo
-from phoneexport.queueing import clear_wake_flag, drain_slot, enqueue_on_commit, wake
+from phoneexport.queueing import drain_batches, enqueue_on_commit, wake
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
 from suppliers.adapters.base import (
@@ -212,24 +211,12 @@ def forward_due_supplier_orders(*, limit: int | None = None) -> int:
     FORWARDING_DRAINS_PER_WORKER in each worker process; one woken beyond that returns at
     once, its orders left to those at work.
     """
-    limit = limit or settings.FORWARDING_BATCH
-    deadline = time.monotonic() + settings.FORWARDING_DRAIN_SECONDS
-    # Before reading: an order placed from now on wakes a drain of its own.
-    clear_wake_flag(supplier_tasks.FORWARDING_QUEUED_FLAG)
-    claimed = 0
-    with drain_slot(FORWARDING_DRAINS, slots=settings.FORWARDING_DRAINS_PER_WORKER) as has_slot:
-        while has_slot:
-            claims = _claim_due(limit=limit)
-            if len(claims) == limit:
-                _wake_drain()
-            _forward_claimed(claims)
-            claimed += len(claims)
-            if len(claims) < limit or time.monotonic() > deadline:
-                break
-    # A drain turned away while this one held its place left its orders to this one.
-    if has_slot and _due_for_drains(timezone.now()).exists():
-        _wake_drain()
-    return claimed
+    return drain_batches(
+        flag=supplier_tasks.FORWARDING_QUEUED_FLAG, slots_name=FORWARDING_DRAINS,
+        slots=settings.FORWARDING_DRAINS_PER_WORKER, batch=limit or settings.FORWARDING_BATCH,
+        seconds=settings.FORWARDING_DRAIN_SECONDS,
+        claim=lambda batch: _claim_due(limit=batch), process=_forward_claimed,
+        wake_another=_wake_drain, any_due=lambda: _due_for_drains(timezone.now()).exists())
 
 
 def _wake_drain() -> None:

@@ -6,7 +6,6 @@ again, finds our order and hands the supplier's snapshot to the order service, w
 it only when its version is newer than the one we have.
 """
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,7 +21,7 @@ from orders import services as order_services
 from phoneexport.db import batched_inserts, insert_unless_conflict, update_instances
 from phoneexport.memo import batch_memo
 from phoneexport.queueing import (
-    BackgroundWaker, clear_wake_flag, drain_slot, enqueue_on_commit, wake,
+    BackgroundWaker, drain_batches, enqueue_on_commit, wake,
 )
 from suppliers import tasks as supplier_tasks
 from suppliers.adapters import get_adapter
@@ -149,24 +148,11 @@ def process_due_webhook_events(*, limit: int | None = None) -> int:
     An event whose processing fails stays claimed until the claim expires; then the sweeper
     finds it due again.
     """
-    limit = limit or settings.WEBHOOK_DRAIN_BATCH
-    deadline = time.monotonic() + settings.WEBHOOK_DRAIN_SECONDS
-    # Before reading: an event stored from now on wakes a drain of its own.
-    clear_wake_flag(DRAIN_QUEUED_FLAG)
-    processed = 0
-    with drain_slot(DRAIN_SLOTS, slots=settings.WEBHOOK_DRAINS_PER_WORKER) as has_slot:
-        while has_slot:
-            events = _claim_due_events(limit=limit)
-            if len(events) == limit:
-                _wake_drain()
-            _process_batch(events)
-            processed += len(events)
-            if len(events) < limit or time.monotonic() > deadline:
-                break
-    # A drain turned away while this one held its place left its events to this one.
-    if has_slot and due_webhook_events().exists():
-        _wake_drain()
-    return processed
+    return drain_batches(
+        flag=DRAIN_QUEUED_FLAG, slots_name=DRAIN_SLOTS, slots=settings.WEBHOOK_DRAINS_PER_WORKER,
+        batch=limit or settings.WEBHOOK_DRAIN_BATCH, seconds=settings.WEBHOOK_DRAIN_SECONDS,
+        claim=lambda batch: _claim_due_events(limit=batch), process=_process_batch,
+        wake_another=_wake_drain, any_due=lambda: due_webhook_events().exists())
 
 
 def _claim_expiry():

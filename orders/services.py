@@ -388,16 +388,19 @@ def lock_supplier_order(supplier_orders) -> SupplierOrder | None:
     """The supplier order that the queryset finds by a unique key, with its order, both
     rows locked, in one query; None when there is none."""
     # No ORDER BY: with one, the planner may walk the primary key instead of the unique index.
-    found = list(supplier_orders.select_related("order__company", "supplier")
-                 .select_for_update(of=("self", "order")).order_by()[:1])
+    found = list(_with_order_locked(supplier_orders).order_by()[:1])
     return found[0] if found else None
 
 
 def lock_supplier_orders(supplier_orders) -> list[SupplierOrder]:
     """The supplier orders and their orders, locked in primary-key order, so that two
     transactions locking overlapping sets wait for each other rather than deadlock."""
-    return list(supplier_orders.select_related("order__company", "supplier")
-                .select_for_update(of=("self", "order")).order_by("pk"))
+    return list(_with_order_locked(supplier_orders).order_by("pk"))
+
+
+def _with_order_locked(supplier_orders):
+    return (supplier_orders.select_related("order__company", "supplier")
+            .select_for_update(of=("self", "order")))
 
 
 def apply_locked_supplier_update(*, supplier_order: SupplierOrder, info: SupplierOrderInfo,
